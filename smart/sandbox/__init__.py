@@ -11,6 +11,7 @@ from flask import Flask
 
 from app import settings
 from smart.sandbox import db as sandbox_db
+from app import secrets_file
 
 
 def create_sandbox(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,6 +27,7 @@ def create_sandbox(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SANDBOX_BASE_URL"] = base
     app.config["FHIR_BASE_URL"] = base + "/fhir"
 
+    app.secret_key = secrets_file.secret_key(app.config, instance)
     sandbox_db.init_app(app)
     database = sandbox_db.connect(app.config["SANDBOX_DB_PATH"])
     try:
