@@ -1,0 +1,153 @@
+"""The citizen's access log: every lookup of a patient's data, written before any data is returned.
+
+Entries are append-only and chained: each carries the SHA-256 of the previous entry's hash and its own
+content, so an edited, removed or inserted row breaks the chain at that entry (`verify()` names it).
+All SQL of this store lives here; PostgreSQL can replace it behind the same methods.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+TABLE = "access_log"
+GENESIS = "0" * 64
+
+migrations = Migrations("access_log")
+
+
+@migrations()
+def m001_create_access_log(db: sqlite_utils.Database) -> None:
+    db[TABLE].create(
+        {
+            "id": int, "at": str, "action": str, "outcome": str, "reason": str,
+            "actor_type": str, "actor_ref": str, "actor_name": str, "actor_hpr": str, "actor_role": str,
+            "actor_org": str, "patient_ref": str, "patient_identifier": str, "what": str,
+            "period_from": str, "period_to": str, "issuer": str, "client_id": str, "system_name": str,
+            "basis": str, "prev_hash": str, "hash": str,
+        },
+        pk="id",
+    )
+    db[TABLE].create_index(["patient_identifier", "id"])
+    db[TABLE].create_index(["patient_ref", "id"])
+    db[TABLE].create_index(["actor_hpr", "id"])
+
+
+class AccessLogUnavailable(RuntimeError):
+    """The entry could not be written: the caller must not return data."""
+
+
+@dataclass
+class Entry:
+    """One line of the citizen's log: who looked up what about whom, when, how, and with what outcome."""
+
+    action: str  # lookup | block | unblock | view-own-data | view-log
+    outcome: str  # permitted | refused | failed
+    patient_ref: str
+    patient_identifier: str = ""
+    actor_type: str = "practitioner"  # practitioner | patient | system
+    actor_ref: str = ""
+    actor_name: str = ""
+    actor_hpr: str = ""
+    actor_role: str = ""
+    actor_org: str = ""
+    what: list[str] = field(default_factory=list)
+    period_from: str = ""
+    period_to: str = ""
+    issuer: str = ""
+    client_id: str = ""
+    system_name: str = ""
+    basis: str = "care-relationship"
+    reason: str = ""
+
+
+def _digest(prev_hash: str, row: dict[str, Any]) -> str:
+    content = {k: row[k] for k in sorted(row) if k not in {"id", "hash", "prev_hash"}}
+    payload = prev_hash + json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class AccessLog:
+    """SQLite-backed log; one connection per thread, writes serialised with BEGIN IMMEDIATE."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+
+    def _db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            db = self._local.db = sqlite_utils.Database(conn)
+        return db
+
+    def migrate(self) -> None:
+        migrations.apply(self._db())
+
+    def append(self, entry: Entry, now: datetime | None = None) -> int:
+        """Write one entry at the end of the chain; raise AccessLogUnavailable if it cannot be written."""
+        row = asdict(entry)
+        row["what"] = json.dumps(entry.what, ensure_ascii=False)
+        row["at"] = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        try:
+            conn = self._db().conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                last = conn.execute(f"SELECT hash FROM {TABLE} ORDER BY id DESC LIMIT 1").fetchone()
+                row["prev_hash"] = last[0] if last else GENESIS
+                row["hash"] = _digest(row["prev_hash"], row)
+                cursor = conn.execute(
+                    f"INSERT INTO {TABLE} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                    list(row.values()),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise AccessLogUnavailable(str(exc)) from exc
+        return int(cursor.lastrowid)
+
+    def for_patient(
+        self,
+        patient_identifier: str,
+        patient_ref: str = "",
+        *,
+        before_id: int | None = None,
+        limit: int = 50,
+        actor_hpr: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The patient's entries, newest first, keyset-paginated so a page costs the same at any log size."""
+        where = ["(patient_identifier = ? OR patient_ref = ?)"]
+        args: list[Any] = [patient_identifier or "\x00", patient_ref or "\x00"]
+        for clause, value in (("id < ?", before_id), ("actor_hpr = ?", actor_hpr), ("at >= ?", since), ("at < ?", until)):
+            if value:
+                where.append(clause)
+                args.append(value)
+        rows = self._db().query(
+            f"SELECT * FROM {TABLE} WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", [*args, limit]
+        )
+        return [{**row, "what": json.loads(row["what"] or "[]")} for row in rows]
+
+    def count(self) -> int:
+        return self._db()[TABLE].count
+
+    def verify(self) -> int | None:
+        """Check the whole chain; return the id of the first broken entry, or None when intact."""
+        prev = GENESIS
+        for row in self._db().query(f"SELECT * FROM {TABLE} ORDER BY id"):
+            if row["prev_hash"] != prev or _digest(prev, row) != row["hash"]:
+                return int(row["id"])
+            prev = row["hash"]
+        return None
