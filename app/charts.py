@@ -1,0 +1,112 @@
+"""Plotly figures for the vital-sign view: one chart per vital on a shared time axis, with normal bands.
+
+Figures are built here (plotly's Python API) and drawn by plotly.js in the page. Times are shown in
+Europe/Oslo; long series are thinned for drawing only (app.downsample keeps extremes); tables keep every value.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+from app.downsample import downsample
+from app.vitals import OSLO, VITALS, Point, VitalSeries, oslo
+
+MAX_DRAWN_POINTS = 1500
+
+
+@dataclass(frozen=True)
+class Chart:
+    key: str
+    vitals: tuple[str, ...]
+    label_nb: str
+    label_en: str
+
+
+CHARTS: tuple[Chart, ...] = (
+    Chart("heart_rate", ("heart_rate",), "Puls", "Heart rate"),
+    Chart("blood_pressure", ("bp_systolic", "bp_diastolic"), "Blodtrykk", "Blood pressure"),
+    Chart("spo2", ("spo2",), "Oksygenmetning", "Oxygen saturation"),
+    Chart("resp_rate", ("resp_rate",), "Respirasjonsfrekvens", "Respiratory rate"),
+    Chart("temperature", ("temperature",), "Temperatur", "Body temperature"),
+    Chart("weight", ("weight",), "Vekt", "Body weight"),
+    Chart("glucose", ("glucose",), "Blodsukker", "Blood glucose"),
+)
+
+_HOVER = {
+    "nb": "<b>%{y} %{meta}</b><br>%{customdata[0]}<br>Målt av: %{customdata[1]}<br>"
+          "Ansvarlig: %{customdata[2]}<br>Utstyr: %{customdata[3]}<extra>%{fullData.name}</extra>",
+    "en": "<b>%{y} %{meta}</b><br>%{customdata[0]}<br>Measured by: %{customdata[1]}<br>"
+          "Responsible: %{customdata[2]}<br>Device: %{customdata[3]}<extra>%{fullData.name}</extra>",
+}
+_UNKNOWN = {"nb": "ukjent", "en": "unknown"}
+_COLOURS = {"bp_systolic": "#b5172b", "bp_diastolic": "#1f5fa8"}
+
+
+def _local(point: Point) -> str:
+    """Oslo wall-clock time without offset: plotly.js draws date strings as given, with no zone."""
+    return point.time.astimezone(OSLO).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _trace(key: str, points: list[Point], lang: str) -> go.Scatter:
+    vital = VITALS[key]
+    unknown = _UNKNOWN[lang]
+    return go.Scatter(
+        x=[_local(p) for p in points],
+        y=[round(p.value, vital.decimals) for p in points],
+        customdata=[[oslo(p.time), p.performer or unknown, p.organisation or unknown, p.device or unknown]
+                    for p in points],
+        name=vital.label_nb if lang == "nb" else vital.label_en,
+        meta=vital.unit_display,
+        mode="lines+markers",
+        marker={"size": 5, "color": _COLOURS.get(key, "#0b6e4f")},
+        line={"width": 1.5, "color": _COLOURS.get(key, "#0b6e4f")},
+        hovertemplate=_HOVER[lang],
+    )
+
+
+def figure(chart: Chart, series: VitalSeries, lang: str = "nb", x_range: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The chart's plotly figure as a JSON-ready dict (points thinned for drawing only)."""
+    fig = go.Figure()
+    for key in chart.vitals:
+        if series[key]:
+            fig.add_trace(_trace(key, downsample(series[key], MAX_DRAWN_POINTS), lang))
+            vital = VITALS[key]
+            if vital.normal_low is not None or vital.normal_high is not None:
+                low = vital.normal_low if vital.normal_low is not None else 0
+                high = vital.normal_high if vital.normal_high is not None else 100
+                fig.add_hrect(y0=low, y1=high, fillcolor=_COLOURS.get(key, "#0b6e4f"), opacity=0.08,
+                              line_width=0, layer="below")
+    unit = VITALS[chart.vitals[0]].unit_display
+    fig.update_layout(
+        height=240, margin={"l": 56, "r": 16, "t": 8, "b": 32}, showlegend=len(fig.data) > 1,
+        legend={"orientation": "h", "y": 1.12}, hovermode="closest", plot_bgcolor="white",
+        xaxis={"type": "date", "range": list(x_range) if x_range else None, "gridcolor": "#eee"},
+        yaxis={"title": {"text": unit}, "gridcolor": "#eee", "fixedrange": True},
+    )
+    return json.loads(fig.to_json())
+
+
+def shared_range(series: VitalSeries) -> tuple[str, str] | None:
+    """The time span of every vital together, so all charts share one time axis."""
+    times = [p.time for key in VITALS for p in series[key]]
+    if not times:
+        return None
+    return _local(Point(min(times), 0, "", None)), _local(Point(max(times), 0, "", None))
+
+
+def figures(series: VitalSeries, lang: str = "nb") -> list[dict[str, Any]]:
+    """Every chart that has data, in clinical reading order, on one shared time range."""
+    x_range = shared_range(series)
+    out = []
+    for chart in CHARTS:
+        if any(series[key] for key in chart.vitals):
+            out.append({
+                "key": chart.key,
+                "label": chart.label_nb if lang == "nb" else chart.label_en,
+                "vitals": [key for key in chart.vitals if series[key]],
+                "figure": figure(chart, series, lang, x_range),
+            })
+    return out
