@@ -48,6 +48,10 @@ register("SANDBOX_CODE_LIFETIME", 60, "Seconds an authorization code stays valid
 register("SANDBOX_TOKEN_LIFETIME", 3600, "Seconds a sandbox access token stays valid.", int)
 register("SANDBOX_PAGE_SIZE", 50, "Default page size of sandbox FHIR searches (`_count` may ask up to 1000).", int)
 register("APP_BASE_URL", "http://127.0.0.1:8000", "Public origin of the app (launch URL and redirect URI derive from it).")
+register("EHRS_FILE", str(CONFIG_DIR / "ehrs.toml"), "TOML file of the EHRs (SMART issuers) the app may be launched from.")
+register("SESSION_LIFETIME", 3600, "Seconds a browser session lives without being used.", int)
+register("DISCOVERY_CACHE_SECONDS", 300, "Seconds an EHR's SMART configuration and JWKS are cached.", int)
+register("HTTP_TIMEOUT", 10.0, "Seconds the app waits for an EHR's server before giving up.", float)
 
 
 def load(test_config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
