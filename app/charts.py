@@ -110,3 +110,20 @@ def figures(series: VitalSeries, lang: str = "nb") -> list[dict[str, Any]]:
                 "figure": figure(chart, series, lang, x_range),
             })
     return out
+
+
+def table(chart: Chart, series: VitalSeries, lang: str = "nb") -> dict[str, Any]:
+    """Every value of a chart (nothing thinned), newest first: one row per instant, one column per vital."""
+    keys = [key for key in chart.vitals if series[key]]
+    rows: dict[Any, dict[str, Any]] = {}
+    for column, key in enumerate(keys):
+        vital = VITALS[key]
+        for p in series[key]:
+            row = rows.setdefault(p.time, {"time": p.time, "values": [""] * len(keys), "performer": p.performer,
+                                           "organisation": p.organisation, "device": p.device})
+            row["values"][column] = vital.format(p.value, lang)
+    ordered = sorted(rows.values(), key=lambda r: r["time"], reverse=True)
+    return {
+        "columns": [{"nb": VITALS[k].label_nb, "en": VITALS[k].label_en} for k in keys],
+        "rows": [{**r, "time": r["time"].isoformat(), "time_oslo": oslo(r["time"])} for r in ordered],
+    }

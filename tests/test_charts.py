@@ -51,3 +51,15 @@ def test_long_series_is_thinned_for_drawing_but_keeps_its_extremes() -> None:
     trace = figures(series)[0]["figure"]["data"][0]
     assert len(trace["y"]) <= MAX_DRAWN_POINTS
     assert 171 in trace["y"] and min(trace["y"]) == 60
+
+
+def test_table_keeps_every_value_newest_first_with_bp_side_by_side() -> None:
+    from app.charts import CHARTS, table
+
+    series = _series()
+    bp = table(CHARTS[1], series)
+    assert [c["nb"] for c in bp["columns"]] == ["Systolisk blodtrykk", "Diastolisk blodtrykk"]
+    assert bp["rows"][0]["values"] == ["142 mmHg", "91 mmHg"]
+    hr = table(CHARTS[0], series)
+    assert [r["values"][0] for r in hr["rows"]] == ["72 /min", "71 /min", "70 /min"]
+    assert hr["rows"][0]["performer"] == "Kari Nordmann"
