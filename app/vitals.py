@@ -10,6 +10,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -45,7 +46,8 @@ class Vital:
 
     def format(self, value: float, lang: str = "nb") -> str:
         """The value as shown to people, e.g. `37,2 °C` (bokmål uses a decimal comma)."""
-        text = f"{value:.{self.decimals}f}"
+        # Half up, as people round (37.25 → 37.3), not Python's half-to-even on binary floats.
+        text = str(Decimal(str(value)).quantize(Decimal(1).scaleb(-self.decimals), ROUND_HALF_UP))
         return f"{text.replace('.', ',') if lang == 'nb' else text} {self.unit_display}"
 
 
@@ -73,7 +75,6 @@ VITALS: dict[str, Vital] = {v.key: v for v in (
 
 # Blood pressure panel; 55284-4 is the older LOINC panel still common in the field (marked sibling).
 BP_PANEL = frozenset({(LOINC, "85354-9"), (LOINC, "55284-4"), (SNOMED, "75367002")})
-BP_PARTS = ("bp_systolic", "bp_diastolic")
 _BY_CODE: dict[tuple[str, str], str] = {
     **{(LOINC, code): v.key for v in VITALS.values() for code in v.loinc},
     **{(SNOMED, code): v.key for v in VITALS.values() for code in v.snomed},
@@ -103,7 +104,7 @@ class Point:
 
 @dataclass(frozen=True, slots=True)
 class Skip:
-    """An Observation (or one BP component) that was left out, and why."""
+    """An Observation (or one panel component) that was left out, and why."""
 
     observation_id: str | None
     reason: str
@@ -179,7 +180,8 @@ def _current_versions(observations: Iterable[Any], skips: list[Skip]) -> list[di
         meta = obs.get("meta") if isinstance(obs.get("meta"), dict) else {}
         updated = _instant(meta.get("lastUpdated"))
         version = str(meta.get("versionId", ""))
-        rank = (updated.timestamp() if updated else -math.inf, int(version) if version.isdigit() else -1, index)
+        number = int(version) if version.isascii() and version.isdecimal() else -1
+        rank = (updated.timestamp() if updated else -math.inf, number, index)
         if key in kept and kept[key][0] > rank:
             skips.append(Skip(obs["id"], "superseded", _version_text(obs)))
             continue
@@ -207,7 +209,8 @@ def _points(obs: dict, obs_id: str | None, lookup: Mapping[str, str], skips: lis
     if len(keys) > 1 and not panel:
         raise _Unusable("conflicting_codes", ", ".join(sorted(keys)))
     time = _effective(obs)
-    contained = {r["id"]: r for r in _list(obs.get("contained")) if isinstance(r, dict) and isinstance(r.get("id"), str)}
+    contained = {r["id"]: r for r in _list(obs.get("contained"))
+                 if isinstance(r, dict) and isinstance(r.get("id"), str)}
     who, org = _performers(obs.get("performer"), lookup, contained)
     context = dict(observation_id=obs_id, performer=who, organisation=org,
                    device=_describe(obs.get("device"), lookup, contained), status=status)
@@ -342,10 +345,11 @@ def _name_of(resource: Any) -> str | None:
         return resource["name"]
     for name in _list(resource.get("name")):
         if isinstance(name, dict):
-            parts = [*_list(name.get("given")), name.get("family")]
-            return name.get("text") or " ".join(p for p in parts if isinstance(p, str)) or None
+            parts = [name.get("text")] if isinstance(name.get("text"), str) else [
+                *_list(name.get("given")), name.get("family")]
+            return " ".join(p for p in parts if isinstance(p, str) and p.strip()) or None
     for name in _list(resource.get("deviceName")):
-        if isinstance(name, dict) and name.get("name"):
+        if isinstance(name, dict) and isinstance(name.get("name"), str) and name["name"].strip():
             return name["name"]
     return None
 
@@ -395,51 +399,23 @@ def last_measured(points: Sequence[Point], now: datetime) -> LastMeasured | None
         return None
     point = max(past, key=lambda p: p.time)
     age = now - point.time
-    return LastMeasured(point, age, _ago_nb(age), _ago_en(age))
+    return LastMeasured(point, age, ago(age, "nb"), ago(age, "en"))
 
 
-def _ago_parts(age: timedelta) -> tuple[int, str] | None:
+_AGO = {
+    "nb": ("akkurat nå", "for {} {} siden", {"minute": ("minutt", "minutter"), "hour": ("time", "timer"),
+                                             "day": ("dag", "dager")}),
+    "en": ("just now", "{} {} ago", {"minute": ("minute", "minutes"), "hour": ("hour", "hours"),
+                                     "day": ("day", "days")}),
+}
+
+
+def ago(age: timedelta, lang: str = "nb") -> str:
+    """How long ago, in words: minutes under an hour, hours under two days, then days."""
+    just_now, pattern, words = _AGO[lang]
     minutes = int(age.total_seconds() // 60)
     if minutes < 1:
-        return None
-    if minutes < 60:
-        return minutes, "minute"
-    if minutes < 48 * 60:
-        return minutes // 60, "hour"
-    return minutes // (24 * 60), "day"
-
-
-def _ago_nb(age: timedelta) -> str:
-    parts = _ago_parts(age)
-    if parts is None:
-        return "akkurat nå"
-    count, unit = parts
-    words = {"minute": ("minutt", "minutter"), "hour": ("time", "timer"), "day": ("dag", "dager")}[unit]
-    return f"for {count} {words[0] if count == 1 else words[1]} siden"
-
-
-def _ago_en(age: timedelta) -> str:
-    parts = _ago_parts(age)
-    if parts is None:
-        return "just now"
-    count, unit = parts
-    return f"{count} {unit}{'' if count == 1 else 's'} ago"
-
-
-@dataclass(frozen=True)
-class BloodPressure:
-    """Systolic and diastolic measured at the same instant, for the combined BP chart and its hover."""
-
-    time: datetime
-    systolic: Point | None
-    diastolic: Point | None
-
-
-def blood_pressure(series: VitalSeries) -> list[BloodPressure]:
-    """Pair systolic and diastolic points by instant; a half without its partner is kept on its own."""
-    pairs: dict[datetime, dict[str, Point]] = {}
-    for key in BP_PARTS:
-        for point in series[key]:
-            pairs.setdefault(point.time, {}).setdefault(key, point)
-    return [BloodPressure(time, parts.get("bp_systolic"), parts.get("bp_diastolic"))
-            for time, parts in sorted(pairs.items())]
+        return just_now
+    count, unit = ((minutes, "minute") if minutes < 60 else (minutes // 60, "hour") if minutes < 48 * 60
+                   else (minutes // (24 * 60), "day"))
+    return pattern.format(count, words[unit][count != 1])

@@ -9,7 +9,7 @@ import pytest
 
 from app.units import UCUM
 from app.vitals import (
-    HPR, LOINC, ORGNR, SNOMED, VITALS, Point, blood_pressure, last_measured, normalise, oslo,
+    HPR, LOINC, ORGNR, SNOMED, VITALS, Point, ago, last_measured, normalise, oslo,
 )
 
 WHEN = "2026-11-20T07:15:00Z"
@@ -89,14 +89,16 @@ def test_blood_pressure_panel_components_land_in_systolic_and_diastolic():
     assert series["bp_systolic"][0].observation_id == "bp1"
 
 
-def test_split_blood_pressure_observations_are_paired_with_the_panel_ones():
+def test_split_blood_pressure_observations_join_the_panel_ones_in_one_series():
     series = normalise([
-        bp_panel("panel", 140, 90, when="2026-11-19T07:00:00Z"),
+        bp_panel("panel", 140, 90, when="2026-11-20T07:00:00Z"),
         observation("sys", [(LOINC, "8480-6")], quantity(128, "mm[Hg]")),
         observation("dia", [(SNOMED, "271650006")], quantity(82, unit="mmHg")),
     ])
-    pairs = [(p.systolic.value, p.diastolic.value) for p in blood_pressure(series)]
-    assert pairs == [(140, 90), (128, 82)]
+    assert [(p.time, p.value) for p in series["bp_systolic"]] == [(UTC_WHEN - timedelta(minutes=15), 140),
+                                                                    (UTC_WHEN, 128)]
+    assert [(p.time, p.value) for p in series["bp_diastolic"]] == [(UTC_WHEN - timedelta(minutes=15), 90),
+                                                                     (UTC_WHEN, 82)]
 
 
 def test_a_panel_and_the_same_values_sent_separately_are_counted_once():
@@ -331,10 +333,24 @@ def test_references_without_names_fall_back_to_identifiers_and_contained_resourc
         performer=[{"identifier": {"system": HPR, "value": "9144889"}},
                    {"identifier": {"system": ORGNR, "value": "974703300"}}],
         device={"reference": "#dev"},
-        contained=[{"resourceType": "Device", "id": "dev", "deviceName": [{"name": "Nonin 3230", "type": "model-name"}]}],
+        contained=[{"resourceType": "Device", "id": "dev",
+                    "deviceName": [{"name": "Nonin 3230", "type": "model-name"}]}],
     )
     point = normalise([obs])["heart_rate"][0]
     assert (point.performer, point.organisation, point.device) == ("HPR-nr. 9144889", "org.nr. 974703300", "Nonin 3230")
+
+
+def test_contained_performers_are_named_from_their_resource():
+    obs = observation(
+        "o1", [(LOINC, "8867-4")], quantity(72, "/min"),
+        performer=[{"reference": "#hp"}, {"reference": "#org"}],
+        contained=[{"resourceType": "Practitioner", "id": "hp",
+                    "name": [{"given": ["Kari", "Eva"], "family": "Nordmann"}]},
+                   {"resourceType": "Organization", "id": "org", "name": "Asker kommune"}],
+        meta={"versionId": "²"},
+    )
+    point = normalise([obs])["heart_rate"][0]
+    assert (point.performer, point.organisation) == ("Kari Eva Nordmann", "Asker kommune")
 
 
 def test_an_absolute_performer_reference_is_resolved_through_the_lookup():
@@ -387,6 +403,7 @@ def test_last_measured_says_how_long_ago(age, nb, en):
                         observation("new", [(LOINC, "8867-4")], quantity(72, "/min"))])
     last = last_measured(series["heart_rate"], UTC_WHEN + age)
     assert (last.point.observation_id, last.text_nb, last.text_en) == ("new", nb, en)
+    assert (ago(age), ago(age, "en")) == (nb, en)
 
 
 def test_last_measured_ignores_points_from_the_future_and_empty_series():
@@ -398,9 +415,11 @@ def test_last_measured_ignores_points_from_the_future_and_empty_series():
 
 
 def test_vital_values_are_formatted_with_a_decimal_comma_in_bokmal():
-    assert VITALS["temperature"].format(37.25) == "37,2 °C"
-    assert VITALS["temperature"].format(37.25, "en") == "37.2 °C"
-    assert VITALS["heart_rate"].format(71.6) == "72 /min"
+    assert VITALS["temperature"].format(37.25) == "37,3 °C"
+    assert VITALS["temperature"].format(37.25, "en") == "37.3 °C"
+    assert VITALS["weight"].format(69.989302691) == "70,0 kg"
+    assert VITALS["heart_rate"].format(71.5) == "72 /min"
+    assert VITALS["glucose"].format(4.9956) == "5,0 mmol/L"
 
 
 def test_series_to_dict_is_json_ready():
