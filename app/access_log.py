@@ -13,10 +13,13 @@ import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 TABLE = "access_log"
 GENESIS = "0" * 64
@@ -151,3 +154,16 @@ class AccessLog:
                 return int(row["id"])
             prev = row["hash"]
         return None
+
+
+def init_app(app: "Flask") -> None:
+    """Open (and migrate) the access log in the instance folder; `current_log()` returns it."""
+    log = AccessLog(app.config.get("ACCESS_LOG_PATH") or Path(app.config["INSTANCE_PATH"]) / "access_log.sqlite")
+    log.migrate()
+    app.extensions["access_log"] = log
+
+
+def current_log() -> AccessLog:
+    from flask import current_app
+
+    return current_app.extensions["access_log"]

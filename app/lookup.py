@@ -1,0 +1,156 @@
+"""One lookup of the launched patient's vital signs: read, log first, then hand back.
+
+The access-log entry is written before anything is returned; if it cannot be written, nothing is returned
+(design.md, "Every read is logged first"). A failed read is logged too, so the citizen sees the attempt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+import requests
+
+from app import charts
+from app.access_log import AccessLogUnavailable, Entry, current_log
+from app.errors import AppError
+from app.fhir_reader import FhirReadError, ReadResult, read_observations, read_resource
+from app.identifiers import FNR, mask_fnr
+from app.vitals import VITALS, VitalSeries, last_measured, normalise, oslo
+from smart.context import Launch
+
+
+class LogUnavailable(AppError):
+    status = 503
+    code = "access_log_unavailable"
+    title_nb, title_en = "Oppslaget kan ikke logges", "The lookup cannot be logged"
+    message_nb = "Hvert oppslag må logges før data vises, og loggen kan ikke skrives nå. Ingen data er vist."
+    message_en = "Every lookup must be logged before data is shown, and the log cannot be written now. No data was shown."
+    todo_nb, todo_en = "Prøv igjen om litt. Vedvarer feilen, kontakt brukerstøtte.", "Try again shortly. If it persists, contact support."
+
+
+class MeasurementsUnavailable(AppError):
+    code = "measurements_unavailable"
+    title_nb, title_en = "Målingene kunne ikke hentes", "The measurements could not be read"
+    message_nb = "Kilden for målingene svarte ikke som forventet."
+    message_en = "The measurement source did not answer as expected."
+    todo_nb, todo_en = "Prøv igjen om litt.", "Try again in a moment."
+
+    def __init__(self, cause: FhirReadError) -> None:
+        super().__init__(cause.code)
+        self.status = cause.status if cause.status in (502, 504) else 502
+        if cause.status in (401, 403):
+            self.todo_nb = "Start appen på nytt fra journalsystemet."
+            self.todo_en = "Launch the app again from the EHR."
+
+
+class NoPatientContext(AppError):
+    status = 400
+    code = "no_patient_context"
+    title_nb, title_en = "Ingen pasient valgt", "No patient selected"
+    message_nb = "Journalsystemet oppga ingen pasient ved oppstart."
+    message_en = "The EHR gave no patient at launch."
+    todo_nb, todo_en = "Åpne appen fra en pasients journal.", "Open the app from a patient's record."
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date | None
+    end: date | None
+
+    def as_text(self) -> tuple[str, str]:
+        return (self.start.isoformat() if self.start else "", self.end.isoformat() if self.end else "")
+
+
+def entry_for(launch: Launch, *, outcome: str, what: list[str], period: Period, patient_identifier: str = "",
+              reason: str = "", action: str = "lookup") -> Entry:
+    """The access-log entry describing this session's user looking at its patient."""
+    user, registration = launch.user, launch.registration
+    start, end = period.as_text()
+    return Entry(
+        action=action, outcome=outcome, reason=reason,
+        patient_ref=f"{launch.fhir_base}/Patient/{launch.patient_id}", patient_identifier=patient_identifier,
+        actor_type=user.kind, actor_ref=user.reference, actor_name=user.name, actor_hpr=user.hpr,
+        actor_role=user.role, actor_org=user.organization.name if user.organization else "",
+        what=what, period_from=start, period_to=end, issuer=registration.issuer,
+        client_id=registration.client_id, system_name=registration.name,
+        basis="emergency" if launch.intent == "emergency" else ("own-data" if user.kind == "citizen" else "care-relationship"),
+    )
+
+
+def write(entry: Entry) -> None:
+    """Write the entry or refuse to go on (503): no data without a log line."""
+    try:
+        current_log().append(entry)
+    except AccessLogUnavailable as exc:
+        raise LogUnavailable() from exc
+
+
+def national_id(patient: dict[str, Any]) -> str:
+    for identifier in patient.get("identifier") or []:
+        if identifier.get("system") == FNR and identifier.get("value"):
+            return str(identifier["value"])
+    return ""
+
+
+def _patient_summary(patient: dict[str, Any], fnr: str) -> dict[str, Any]:
+    name = (patient.get("name") or [{}])[0]
+    text = name.get("text") or " ".join([*name.get("given", []), name.get("family", "")]).strip()
+    birth = patient.get("birthDate", "")
+    birth_text = ".".join(reversed(birth.split("-"))) if len(birth) == 10 else birth
+    return {"id": patient.get("id"), "name": text, "birth_date": birth, "birth_date_text": birth_text,
+            "fnr_masked": mask_fnr(fnr) if fnr else "", "gender": patient.get("gender", "")}
+
+
+def _read(http: requests.Session, launch: Launch, fnr: str, period: Period) -> ReadResult:
+    registration = launch.registration
+    if registration.measurements == "national":
+        return read_observations(http, registration.store_url, national_id=fnr,
+                                 date_from=period.start, date_to=period.end)
+    return read_observations(http, launch.fhir_base, patient_id=launch.patient_id,
+                             date_from=period.start, date_to=period.end)
+
+
+def vitals(http: requests.Session, launch: Launch, period: Period, lang: str) -> dict[str, Any]:
+    """Read, log, and shape the launched patient's vital signs for the page and the API."""
+    if not launch.patient_id:
+        raise NoPatientContext()
+    what = sorted({code for v in VITALS.values() for code in v.loinc[:1]})
+    try:
+        patient = read_resource(http, launch.fhir_base, f"Patient/{launch.patient_id}")
+        fnr = national_id(patient)
+        result = _read(http, launch, fnr, period)
+    except FhirReadError as exc:
+        write(entry_for(launch, outcome="failed", what=what, period=period, reason=exc.code))
+        raise MeasurementsUnavailable(exc) from exc
+    write(entry_for(launch, outcome="permitted", what=what, period=period, patient_identifier=fnr))
+    series = normalise(result.observations)
+    return _response(series, result, _patient_summary(patient, fnr), launch, period, lang)
+
+
+def _response(series: VitalSeries, result: ReadResult, patient: dict[str, Any], launch: Launch, period: Period,
+              lang: str) -> dict[str, Any]:
+    now = datetime.now(timezone.utc)
+    chart_list = charts.figures(series, lang)
+    tables = {}
+    for chart in charts.CHARTS:
+        if not any(series[key] for key in chart.vitals):
+            continue
+        tables[chart.key] = charts.table(chart, series, lang)
+        latest = last_measured(series[chart.vitals[0]], now)
+        entry = next(c for c in chart_list if c["key"] == chart.key)
+        entry["last_measured"] = None if latest is None else {
+            "nb": latest.text_nb, "en": latest.text_en, "time_oslo": oslo(latest.point.time),
+            "value": tables[chart.key]["rows"][0]["values"][0] if tables[chart.key]["rows"] else "",
+        }
+    start, end = period.as_text()
+    note = {"nb": "", "en": ""}
+    if not result.complete:
+        note = {"nb": f"kilden har flere sider enn appen henter ({result.stopped_because}). Velg en kortere periode.",
+                "en": f"the source has more pages than the app reads ({result.stopped_because}). Choose a shorter period."}
+    return {
+        "patient": patient, "need_patient_banner": launch.need_patient_banner,
+        "period": {"from": start, "to": end}, "complete": result.complete, "note": note,
+        "observations_read": len(result.observations), "skipped": series.skipped,
+        "charts": chart_list, "tables": tables,
+    }
