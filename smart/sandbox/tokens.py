@@ -44,10 +44,18 @@ class TokenStore:
                     "issued_at": int,
                     "expires_at": int,
                     "revoked": int,
+                    "grant_id": str,
+                    "refresh_used": int,
                 },
                 pk="access_token",
             )
             self.db[TABLE].create_index(["refresh_token"], unique=True)
+        table = self.db[TABLE]
+        for column, kind in (("grant_id", str), ("refresh_used", int)):
+            if column not in table.columns_dict:
+                table.add_column(column, kind)
+        if ["grant_id"] not in [index.columns for index in table.indexes]:
+            table.create_index(["grant_id"])
 
     def save(
         self,
@@ -60,6 +68,7 @@ class TokenStore:
         patient: str | None = None,
         fhir_user: str | None = None,
         launch_context: str = "{}",
+        grant_id: str | None = None,
     ) -> None:
         now = int(time.time())
         self.db[TABLE].insert(
@@ -74,6 +83,8 @@ class TokenStore:
                 "issued_at": now,
                 "expires_at": now + expires_in,
                 "revoked": 0,
+                "grant_id": grant_id,
+                "refresh_used": 0,
             }
         )
 
@@ -86,3 +97,55 @@ class TokenStore:
         if row["revoked"] or row["expires_at"] <= time.time():
             return None
         return AccessGrant(row["client_id"], row["scope"], row["patient"], row["fhir_user"], row["expires_at"])
+
+    def redeem_refresh(self, refresh_token: str) -> RefreshRedemption:
+        """Claim a refresh token once (rotation, RFC 9700 §4.14.2); a second claim reports `used`."""
+        rows = list(self.db.query(f"select * from {TABLE} where refresh_token = ?", [refresh_token]))
+        if not rows:
+            return RefreshRedemption("unknown")
+        row = rows[0]
+        issued = IssuedRefresh(
+            row["client_id"], row["scope"], row["patient"], row["fhir_user"],
+            row["launch_context"] or "{}", row["grant_id"],
+        )
+        if row["revoked"]:
+            return RefreshRedemption("revoked", issued)
+        with self.db.conn:
+            claimed = self.db.execute(
+                f"update {TABLE} set refresh_used = 1 where refresh_token = ? and refresh_used = 0",
+                [refresh_token],
+            ).rowcount
+        return RefreshRedemption("ok" if claimed else "used", issued)
+
+    def revoke_grant(self, grant_id: str) -> int:
+        """Revoke every access and refresh token issued under one authorization (RFC 6749 §4.1.2, §10.4)."""
+        with self.db.conn:
+            return self.db.execute(
+                f"update {TABLE} set revoked = 1, refresh_used = 1 where grant_id = ?", [grant_id]
+            ).rowcount
+
+
+@dataclass(frozen=True)
+class IssuedRefresh:
+    """What a refresh token carries over to the next access token."""
+
+    client_id: str
+    scope: str
+    patient: str | None
+    fhir_user: str | None
+    launch_context: str
+    grant_id: str | None
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def check_client(self, client: object) -> bool:
+        return getattr(client, "client_id", None) == self.client_id
+
+
+@dataclass(frozen=True)
+class RefreshRedemption:
+    """The outcome of presenting a refresh token: `status` is ok, unknown, used or revoked."""
+
+    status: str
+    token: IssuedRefresh | None = None
