@@ -120,7 +120,8 @@ class ServerSessionInterface(SessionInterface):
             store.purge_expired()
         lifetime = int(app.config["SESSION_LIFETIME"])
         store.save(session.sid, dict(session), lifetime)
-        response.set_cookie(COOKIE_NAME, session.sid, max_age=lifetime, path="/", **attributes)
+        # A browser-session cookie: the server decides expiry, so an expired session can be told apart from none.
+        response.set_cookie(COOKIE_NAME, session.sid, path="/", **attributes)
         response.vary.add("Cookie")
         response.headers["Cache-Control"] = "no-store"
 

@@ -55,6 +55,7 @@ FAKE_EHRS = {
     "v1": 'auth_method = "private_key_jwt"',
     "relative": 'auth_method = "private_key_jwt"',
     "nopkce": 'auth_method = "private_key_jwt"',
+    "down": 'auth_method = "private_key_jwt"',
 }
 
 

@@ -1,7 +1,7 @@
 """A scriptable SMART EHR for the launch client's tests: records every request it receives.
 
 Several EHRs share one server, each under `/<ehr>/` (`/<ehr>/fhir` is the issuer): `v1` has no
-smart-configuration (CapabilityStatement only, no `permission-v2`), `relative` announces relative endpoint URLs.
+smart-configuration (CapabilityStatement only, no `permission-v2`), `relative` announces relative endpoint URLs, `down` answers 503.
 `behaviour` switches the answers (token errors, id_token faults, refresh without a new refresh token).
 """
 from __future__ import annotations
@@ -98,6 +98,8 @@ class FakeEhr:
     def smart_configuration(self, ehr: str) -> Response:
         if ehr == "v1":
             return Response("not found", status=404)
+        if ehr == "down":
+            return Response("maintenance", status=503)
         prefix = "../auth" if ehr == "relative" else f"{self.url}/{ehr}/auth"
         return jsonify({
             "issuer": self.issuer(ehr),
@@ -113,6 +115,8 @@ class FakeEhr:
         return jsonify({"issuer": self.issuer(ehr), "jwks_uri": f"{self.url}/{ehr}/auth/jwks"})
 
     def metadata(self, ehr: str) -> Response:
+        if ehr == "down":
+            return Response("maintenance", status=503)
         return jsonify({
             "resourceType": "CapabilityStatement",
             "rest": [{"mode": "server", "security": {"extension": [{
