@@ -72,6 +72,12 @@ def permissions(grant: HasScope | str) -> list[Permission]:
     return [p for p in found if p.context != "patient" or patient]
 
 
+def covering(grant: HasScope | str, resource_type: str, interaction: str) -> list[Permission]:
+    """The usable permissions for an interaction on a type, whatever their category restrictions."""
+    letter = _letter(interaction)
+    return [p for p in permissions(grant) if p.covers(resource_type, letter)]
+
+
 def allows(grant: HasScope | str, resource_type: str, interaction: str, category: CategoryArg = None) -> bool:
     """Whether the grant permits `interaction` (read, search, ... or r, s, ...) on the type.
 
@@ -89,10 +95,10 @@ def patient_only(grant: HasScope | str, resource_type: str, interaction: str, ca
 
 def category_filter(grant: HasScope | str, resource_type: str, interaction: str) -> tuple[Category, ...] | None:
     """Categories a search is limited to, or None when some permitting scope is unrestricted."""
-    covering = [p for p in permissions(grant) if p.covers(resource_type, _letter(interaction))]
-    if not covering or any(not p.categories for p in covering):
+    found = covering(grant, resource_type, interaction)
+    if not found or any(not p.categories for p in found):
         return None
-    return tuple(dict.fromkeys(c for p in covering for c in p.categories))
+    return tuple(dict.fromkeys(c for p in found for c in p.categories))
 
 
 def fits(requested: Category, allowed: Iterable[Category]) -> bool:
@@ -103,8 +109,7 @@ def fits(requested: Category, allowed: Iterable[Category]) -> bool:
 
 def _matching(grant: HasScope | str, resource_type: str, interaction: str, category: CategoryArg) -> list[Permission]:
     wanted = _categories(category)
-    letter = _letter(interaction)
-    return [p for p in permissions(grant) if p.covers(resource_type, letter) and p.admits(wanted)]
+    return [p for p in covering(grant, resource_type, interaction) if p.admits(wanted)]
 
 
 def _fits(actual: Category, restriction: Category) -> bool:

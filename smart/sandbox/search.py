@@ -53,19 +53,27 @@ class Clause:
 
 
 @dataclass(frozen=True)
+class Limit:
+    """What one SMART scope lets a search see: one patient's compartment and/or some categories."""
+
+    patient: str | None = None
+    categories: tuple[tuple[str | None, str], ...] = ()  # (system or None for any, code)
+
+
+@dataclass(frozen=True)
 class Query:
-    """A parsed search: clauses, sort keys, page window and an optional patient compartment."""
+    """A parsed search: clauses, sort keys, page window and the scope limits (OR-ed; none: unlimited)."""
 
     resource_type: str
     clauses: tuple[Clause, ...] = ()
     sort: tuple[tuple[str, bool], ...] = ()  # (key, descending); key is "_id" or "date"
     count: int = 50
     offset: int = 0
-    patient: str | None = None  # restrict to one patient's compartment (SMART patient/ scopes)
+    limits: tuple[Limit, ...] = ()
 
-    def restricted(self, *, patient: str | None = None, clauses: Iterable[Clause] = ()) -> "Query":
-        """The same query limited to a compartment and/or with extra clauses."""
-        return replace(self, clauses=self.clauses + tuple(clauses), patient=patient or self.patient)
+    def limited(self, limits: Iterable[Limit]) -> "Query":
+        """The same query, seeing only what one of the limits allows."""
+        return replace(self, limits=tuple(limits))
 
 
 def parse(resource_type: str, items: Iterable[tuple[str, str]], *, default_count: int = 50) -> Query:
@@ -95,7 +103,7 @@ def _clause(known: dict[str, Param], name: str, value: str) -> Clause:
     if param is None:
         raise SearchError(name, f"Unknown search parameter '{name}'.")
     if modifier and not (param.kind in ("reference", "patient") and modifier in param.targets):
-        raise SearchError(name, f"Modifier ':{modifier}' is not supported on parameter '{base}'.")
+        raise SearchError(name, f"Modifier ':{modifier}' in '{name}' is not supported.")
     targets = (modifier,) if modifier else param.targets
     if chain:
         if param.kind not in ("reference", "patient") or chain != "identifier":
@@ -161,7 +169,7 @@ def _sort(resource_type: str, value: str) -> tuple[tuple[str, bool], ...]:
     for part in value.split(","):
         key = part.removeprefix("-")
         if key not in SORT_KEYS or (key != "_id" and PARAMS[resource_type].get(key, Param("")).kind != "date"):
-            raise SearchError("_sort", f"Cannot sort {resource_type} by '{part}'.")
+            raise SearchError("_sort", f"'_sort' cannot order {resource_type} by '{part}' (use _id or its date).")
         keys.append(("date" if key != "_id" else "_id", part.startswith("-")))
     return tuple(keys)
 

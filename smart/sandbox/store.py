@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping
 import sqlite_utils
 
 from smart.sandbox import search
-from smart.sandbox.search import Clause, DateValue, Query, Token
+from smart.sandbox.search import Clause, DateValue, Limit, Query, Token
 from smart.sandbox.search_params import ID_PATTERN, index_entries, patient_of
 
 RESOURCES = "fhir_resources"
@@ -115,9 +115,10 @@ class FhirStore:
 
     def _where(self, query: Query) -> tuple[str, list[Any]]:
         parts, args = ["r.type = ?"], [query.resource_type]
-        if query.patient is not None:
-            parts.append("r.patient = ?")
-            args.append(query.patient)
+        if query.limits:
+            sql, limit_args = _limits_sql(query.resource_type, query.limits)
+            parts.append(sql)
+            args.extend(limit_args)
         for clause in query.clauses:
             sql, clause_args = _clause_sql(query.resource_type, clause)
             parts.append(sql)
@@ -152,6 +153,23 @@ def _clause_sql(rtype: str, clause: Clause) -> tuple[str, list[Any]]:
         return lookup + f"({cond}))", [rtype, clause.param, *(_like_prefix(v) for v in clause.values)]
     cond, args = _token_condition("t", clause.values)
     return lookup + cond + ")", [rtype, clause.param, *args]
+
+
+def _limits_sql(rtype: str, limits: tuple[Limit, ...]) -> tuple[str, list[Any]]:
+    """OR of the scope limits: each a patient compartment and/or a set of categories."""
+    alternatives, args = [], []
+    for limit in limits:
+        parts = []
+        if limit.patient is not None:
+            parts.append("r.patient = ?")
+            args.append(limit.patient)
+        if limit.categories:
+            sql, category_args = _clause_sql(rtype, Clause("category", "token", tuple(
+                Token(system, code) for system, code in limit.categories)))
+            parts.append(sql)
+            args.extend(category_args)
+        alternatives.append("(" + (" AND ".join(parts) or "1") + ")")
+    return "(" + " OR ".join(alternatives) + ")", args
 
 
 def _token_condition(alias: str, tokens: tuple[Token, ...]) -> tuple[str, list[Any]]:
