@@ -66,10 +66,11 @@ def parse_scope(scope: str) -> Permission | None:
 
 
 def permissions(grant: HasScope | str) -> list[Permission]:
-    """Usable resource permissions of a grant: patient/ scopes count only with a patient in context."""
-    scope, patient = (grant, "") if isinstance(grant, str) else (grant.scope or "", grant.patient)
+    """Usable resource permissions of a grant: patient/ scopes count only with a patient in context
+    (a bare scope string is taken to have one)."""
+    scope, has_patient = (grant, True) if isinstance(grant, str) else (grant.scope or "", bool(grant.patient))
     found = [p for s in scope.split() if (p := parse_scope(s)) is not None]
-    return [p for p in found if p.context != "patient" or patient]
+    return [p for p in found if p.context != "patient" or has_patient]
 
 
 def covering(grant: HasScope | str, resource_type: str, interaction: str) -> list[Permission]:
