@@ -358,3 +358,35 @@ def test_ehr_launch_from_the_sandbox(app_server: LiveServer, browser: requests.S
     assert soup.select_one("#patient").get_text(strip=True) == patient["id"]
     hpr = [i["value"] for i in practitioner["identifier"] if i["system"] == "urn:oid:2.16.578.1.12.4.1.4.4"][0]
     assert soup.select_one("#hpr").get_text(strip=True) == hpr
+
+
+def _submit(browser: requests.Session, page: requests.Response, form_selector: str, **values: str) -> requests.Response:
+    """Submit an HTML form of the sandbox as a browser would: its hidden fields plus `values`."""
+    form = BeautifulSoup(page.text, "html.parser").select_one(form_selector)
+    assert form is not None, page.text[:1000]
+    data = {i["name"]: i.get("value", "") for i in form.select("input[type=hidden]")}
+    data.update(values)
+    return browser.post(requests.compat.urljoin(page.url, form["action"]), data=data)
+
+
+@pytest.mark.parametrize("decision, status", [("approve", 200), ("deny", 403)])
+def test_standalone_citizen_launch_with_the_sandbox(app_server: LiveServer, browser, decision: str, status: int) -> None:
+    """A citizen opens the app directly, signs in at the sandbox as a Patient and approves (or denies)."""
+    from smart.sandbox.db import connect
+    from smart.sandbox.store import FhirStore
+
+    db = connect(app_server.sandbox.app.config["SANDBOX_DB_PATH"])
+    try:
+        patient = FhirStore(db).all("Patient")[1]
+    finally:
+        db.conn.close()
+    signin = browser.get(f"{app_server.url}/launch", params={"iss": f"{app_server.sandbox.url}/fhir"})
+    consent = _submit(browser, signin, "form.signin", user=f"Patient/{patient['id']}")
+    page = _submit(browser, consent, "form.consent", decision=decision)
+    assert page.status_code == status, page.text[:2000]
+    soup = BeautifulSoup(page.text, "html.parser")
+    if decision == "approve":
+        assert soup.select_one("#patient").get_text(strip=True) == patient["id"]
+        assert soup.select_one("#user").get_text(strip=True)
+    else:
+        assert _error_code(page) == "authorization_error" and "access_denied" in page.text
