@@ -3,12 +3,22 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
 import threading
 from typing import Sequence
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
+
+
+def _check_free(port: int, flag: str) -> None:
+    """Fail early with the option to change (werkzeug would print its own advice and exit)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise OSError(f"port {port} is in use ({exc.strerror}); choose another with {flag} N") from exc
 
 
 def _serve(app: Flask, port: int) -> BaseWSGIServer:
@@ -23,6 +33,12 @@ def demo(args: argparse.Namespace) -> int:
 
     sandbox_url = f"http://localhost:{args.sandbox_port}"
     app_url = f"http://127.0.0.1:{args.app_port}"
+    try:
+        _check_free(args.sandbox_port, "--sandbox-port")
+        _check_free(args.app_port, "--app-port")
+    except OSError as exc:
+        print(f"Cannot start: {exc}.", file=sys.stderr)
+        return 2
     print("Starting the SMART sandbox EHR (synthetic data is generated at first run)…", flush=True)
     sandbox = create_sandbox({"SANDBOX_BASE_URL": sandbox_url, "APP_BASE_URL": app_url})
     app = _app_or_none(sandbox_url, app_url)
