@@ -425,6 +425,18 @@ def test_refresh_gives_a_working_token_and_retires_the_old_refresh_token(
     assert lookup(smart, second["access_token"]) is None, "reusing a retired refresh token revokes the grant"
 
 
+def test_another_client_cannot_use_a_refresh_token(
+        smart: LiveServer, http: requests.Session, people: People) -> None:
+    flow = Flow(smart)
+    first = flow.exchange(http, flow.code(http, launch=ehr_launch(http, smart, people))).json()
+    stolen = http.post(flow.token_url, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+                       auth=("test-symmetric", SYMMETRIC_SECRET))
+    assert stolen.json()["error"] == "invalid_grant"
+    own = http.post(flow.token_url, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+                                          "client_id": "test-public"})
+    assert own.status_code == 200
+
+
 def test_no_refresh_token_without_offline_or_online_access(
         smart: LiveServer, http: requests.Session, people: People) -> None:
     flow = Flow(smart, scope="launch patient/*.rs")
@@ -480,6 +492,11 @@ def test_an_unverifiable_request_gets_an_error_page_and_no_redirect(
     assert "Location" not in response.headers
     assert response.headers["Content-Type"].startswith("text/html")
     assert BeautifulSoup(response.text, "html.parser").select_one("[role=alert]")
+
+
+def test_prompt_none_without_a_user_goes_back_as_login_required(smart: LiveServer, http: requests.Session) -> None:
+    answer = redirected(Flow(smart).authorize(http, prompt="none"))
+    assert (answer["error"], answer["state"]) == ("login_required", STATE)
 
 
 def test_an_unknown_login_hint_goes_back_as_invalid_request(smart: LiveServer, http: requests.Session) -> None:

@@ -110,7 +110,7 @@ class SmartRefreshGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedRefresh | None:
         tokens = TokenStore(get_db())
-        redemption = tokens.redeem_refresh(refresh_token)
+        redemption = tokens.redeem_refresh(refresh_token, self.request.client.client_id)
         if redemption.status == "used" and redemption.token and redemption.token.grant_id:
             # RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant.
             tokens.revoke_grant(redemption.token.grant_id)

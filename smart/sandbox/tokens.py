@@ -98,10 +98,11 @@ class TokenStore:
             return None
         return AccessGrant(row["client_id"], row["scope"], row["patient"], row["fhir_user"], row["expires_at"])
 
-    def redeem_refresh(self, refresh_token: str) -> RefreshRedemption:
-        """Claim a refresh token once (rotation, RFC 9700 §4.14.2); a second claim reports `used`."""
+    def redeem_refresh(self, refresh_token: str, client_id: str) -> RefreshRedemption:
+        """Claim a client's refresh token once (rotation, RFC 9700 §4.14.2); a second claim reports `used`.
+        Another client's token is `unknown` and stays unclaimed."""
         rows = list(self.db.query(f"select * from {TABLE} where refresh_token = ?", [refresh_token]))
-        if not rows:
+        if not rows or rows[0]["client_id"] != client_id:
             return RefreshRedemption("unknown")
         row = rows[0]
         issued = IssuedRefresh(
