@@ -294,6 +294,12 @@ def test_count_limits_the_page_and_total_counts_every_match(fhir, clinician, fhi
     assert fhir("Observation", clinician, {"patient": "pat-b", "_count": 0}).json()["total"] == 20
 
 
+def test_count_above_the_maximum_is_capped_at_1000(fhir, clinician) -> None:
+    bundle = fhir("Observation", clinician, {"patient": "pat-a", "_count": 5000}).json()
+    assert len(bundle["entry"]) == 310
+    assert "_count=1000" in bundle["link"][0]["url"]
+
+
 def test_default_page_size_comes_from_the_setting(fhir, clinician, fhir_sandbox) -> None:
     bundle = fhir("Observation", clinician, {"patient": "pat-a"}).json()
     assert len(bundle["entry"]) == fhir_sandbox.app.config["SANDBOX_PAGE_SIZE"]

@@ -188,7 +188,3 @@ def _split(value: str, separator: str) -> list[str]:
 def _unescape(value: str) -> str:
     return re.sub(r"\\([\\,|$])", r"\1", value)
 
-
-def values_of(query: Query, param: str) -> list[Any]:
-    """Every value any clause of `param` names (used for scope checks)."""
-    return [v for c in query.clauses if c.param == param for v in c.values]

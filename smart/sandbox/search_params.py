@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
@@ -28,11 +28,11 @@ class Param:
     kind: str
     extract: Callable[[dict], Iterable[Any]] | None = None
     targets: tuple[str, ...] = ()
-    fhir_type: str = field(default="", compare=False)
 
     @property
     def type_name(self) -> str:
-        return self.fhir_type or {"id": "token", "patient": "reference"}.get(self.kind, self.kind)
+        """The FHIR search parameter type, for the CapabilityStatement."""
+        return {"id": "token", "patient": "reference"}.get(self.kind, self.kind)
 
 
 def codings(value: Any) -> Iterator[tuple[str, str]]:
@@ -146,7 +146,7 @@ def _effective(r: dict) -> Iterable[tuple[float, float]]:
     return []
 
 
-ID = Param("id", fhir_type="token")
+ID = Param("id")
 IDENTIFIER = Param("token", _identifiers)
 ANYONE = ("Practitioner", "PractitionerRole", "Organization", "Patient", "RelatedPerson", "CareTeam")
 PARAMS: dict[str, dict[str, Param]] = {
