@@ -41,7 +41,7 @@ PATIENT = {"resourceType": "Patient", "id": PATIENT_ID, "name": [{"family": "Han
 DEFAULTS: dict[str, Any] = {
     "token_error": None,  # (status, json body) to answer the token endpoint with
     "id_token": "good",  # good | missing | bad_signature | wrong_nonce | wrong_aud | wrong_iss | expired | no_fhir_user
-    "fhir_user": "relative",  # relative | absolute
+    "fhir_user": "relative",  # relative | absolute | elsewhere (absolute on another server) | unknown
     "expires_in": 3600,
     "refresh_returns_refresh_token": True,
     "granted_scope": None,  # None: echo the requested scope
@@ -177,6 +177,10 @@ class FakeEhr:
         fhir_user = "Practitioner/prac-1"
         if self.behaviour["fhir_user"] == "absolute":
             fhir_user = f"{self.issuer(ehr)}/Practitioner/prac-1"
+        elif self.behaviour["fhir_user"] == "elsewhere":
+            fhir_user = "https://directory.example/fhir/Practitioner/prac-1"
+        elif self.behaviour["fhir_user"] == "unknown":
+            fhir_user = "Practitioner/nobody"
         claims = {
             "iss": "https://elsewhere.example/fhir" if fault == "wrong_iss" else self.issuer(ehr),
             "aud": "someone-else" if fault == "wrong_aud" else CLIENT_ID,

@@ -390,3 +390,28 @@ def test_standalone_citizen_launch_with_the_sandbox(app_server: LiveServer, brow
         assert soup.select_one("#user").get_text(strip=True)
     else:
         assert _error_code(page) == "authorization_error" and "access_denied" in page.text
+
+
+def test_unreadable_user_is_a_clear_page(fake_app_server: LiveServer, fake_ehr, browser) -> None:
+    fake_ehr.behaviour["fhir_user"] = "unknown"
+    response = _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
+    assert response.status_code == 502 and _error_code(response) == "user_unknown"
+
+
+def test_token_is_not_sent_to_a_fhir_user_on_another_server(fake_app_server, fake_ehr, browser) -> None:
+    fake_ehr.behaviour["fhir_user"] = "elsewhere"
+    page = _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
+    assert page.status_code == 200
+    launch = _in_request(fake_app_server.app, browser, current_launch)
+    assert launch.user.reference == "https://directory.example/fhir/Practitioner/prac-1"
+    assert fake_ehr.seen("/Practitioner/prac-1") == []
+
+
+def test_failed_refresh_means_launch_again(fake_app_server: LiveServer, fake_ehr, browser) -> None:
+    from app.errors import SessionExpired
+
+    fake_ehr.behaviour["expires_in"] = 30
+    _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
+    fake_ehr.refresh_tokens.clear()  # the EHR revoked it
+    with pytest.raises(SessionExpired):
+        _in_request(fake_app_server.app, browser, fhir_session)
