@@ -11,11 +11,12 @@ from app import settings
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Application factory: settings, instance folder, secret, server-side sessions, SMART client, views."""
-    from app import clinician, db, errors, secrets_file, sessions
+    from app import access_log, api, clinician, db, errors, secrets_file, security, sessions
+    from app.assets import assets
     from smart import context, launch
     from smart.client import SmartClient
 
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder=str(settings.ROOT / "templates"), static_folder=None)
     app.config.update(settings.load(test_config))
     instance = Path(app.config["INSTANCE_PATH"])
     instance.mkdir(parents=True, exist_ok=True)
@@ -29,6 +30,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     SmartClient().init_app(app)
     context.init_app(app)
+    access_log.init_app(app)
+    assets.init_app(app)
+    security.init_app(app)
     app.register_blueprint(launch.bp)
     app.register_blueprint(clinician.bp)
+    app.register_blueprint(api.bp)
     return app

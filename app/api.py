@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from app import lookup
 from app.errors import AppError
+from app.i18n import current_lang
 from app.openapi import document
 from smart.context import current_launch, fhir_session
 
@@ -74,13 +75,6 @@ def _period() -> lookup.Period:
     return lookup.Period(start, end)
 
 
-def _lang() -> str:
-    asked = request.args.get("lang")
-    if asked in ("nb", "en"):
-        return asked
-    return request.accept_languages.best_match(["nb", "no", "nn", "en"], default="nb").replace("no", "nb").replace("nn", "nb")
-
-
 @bp.route("/api/vitals", methods=["GET"], defaults={"extra": ""})
 @bp.route("/api/vitals/<path:extra>", methods=["GET"])
 def get_vitals(extra: str) -> Response:
@@ -92,7 +86,7 @@ def get_vitals(extra: str) -> Response:
         lookup.write(lookup.entry_for(launch, outcome="refused", what=[], period=period,
                                       reason="another patient was requested"))
         raise WrongPatient()
-    body = lookup.vitals(fhir_session(), launch, _period(), _lang())
+    body = lookup.vitals(fhir_session(), launch, _period(), current_lang())
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -10,13 +10,15 @@
       loading: "Henter målinger …", empty: "Ingen målinger for denne perioden. Prøv en lengre periode, eller be pasienten måle og sende inn.",
       error: "Kunne ikke hente målingene.", retry: "Prøv igjen", last: "Sist målt", table: "Vis alle verdier i tabell",
       time: "Tid", value: "Verdi", by: "Målt av", org: "Ansvarlig", device: "Utstyr", more: "Vis flere",
-      partial: "Ikke alle målinger kom med: ", count: " målinger", chartLabel: "Diagram: "
+      partial: "Ikke alle målinger kom med: ", count: " målinger", chartLabel: "Diagram: ",
+      born: "Født", fnr: "Fødselsnr."
     },
     en: {
       loading: "Loading measurements …", empty: "No measurements in this period. Try a longer period, or ask the patient to measure and send.",
       error: "Could not load the measurements.", retry: "Try again", last: "Last measured", table: "Show every value in a table",
       time: "Time", value: "Value", by: "Measured by", org: "Responsible", device: "Device", more: "Show more",
-      partial: "Not every measurement was included: ", count: " measurements", chartLabel: "Chart: "
+      partial: "Not every measurement was included: ", count: " measurements", chartLabel: "Chart: ",
+      born: "Born", fnr: "National id"
     }
   }[lang];
   var statusBox = document.getElementById("status");
@@ -55,7 +57,18 @@
     statusBox.appendChild(again);
   }
 
+  function banner(patient) {
+    var box = document.getElementById("banner");
+    if (!box || !patient) { return; }
+    box.textContent = "";
+    box.appendChild(el("span", { "class": "name" }, patient.name));
+    box.appendChild(el("span", { "class": "birth" }, T.born + " " + patient.birth_date_text));
+    if (patient.fnr_masked) { box.appendChild(el("span", { "class": "fnr" }, T.fnr + " " + patient.fnr_masked)); }
+    box.hidden = false;
+  }
+
   function render(body) {
+    if (body.need_patient_banner) { banner(body.patient); }
     if (!body.charts.length) { setStatus("empty", T.empty); return; }
     setStatus("ready", body.complete ? "" : T.partial + body.note[lang]);
     body.charts.forEach(function (chart) { drawChart(chart, body.tables[chart.key]); });

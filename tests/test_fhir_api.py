@@ -430,6 +430,16 @@ def test_fhir_user_may_read_itself_without_a_resource_scope(fhir, issue) -> None
     assert fhir("Practitioner/pr-2", token).status_code == 403
 
 
+def test_fhir_user_may_read_own_roles_and_their_organisation_but_no_others(fhir, issue) -> None:
+    token = issue("openid fhirUser launch", patient="pat-a", fhir_user="Practitioner/pr-1")
+    roles = fhir("PractitionerRole", token, {"practitioner": "Practitioner/pr-1"})
+    assert ids(roles) == ["role-1"]
+    assert fhir("Organization/org-1", token).json()["name"] == "Solvik legekontor"
+    assert fhir("Organization/org-2", token).status_code == 403
+    assert fhir("PractitionerRole", token, {"practitioner": "Practitioner/pr-2"}).status_code == 403
+    assert fhir("PractitionerRole", token, {"organization": "Organization/org-1"}).status_code == 403
+
+
 def test_category_scope_limits_search_and_read_to_that_category(fhir, issue) -> None:
     token = issue(f"launch {VITALS_SCOPE}", patient="pat-a")
     found = ids(fhir("Observation", token, {"_count": 1000}))

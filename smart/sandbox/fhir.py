@@ -104,7 +104,7 @@ def read(rtype: str, rid: str) -> Response:
         raise FhirError(400, f"Invalid {rtype} id '{rid}'.")
     store = FhirStore(get_db())
     resource = store.read(rtype, rid)
-    own = grant.fhir_user is not None and reference_key(grant.fhir_user) == f"{rtype}/{rid}"
+    own = f"{rtype}/{rid}" in _own_profile(store, grant)
     permitted = scopes.covering(grant, rtype, "read")
     if not permitted and not own:
         raise _forbidden(rtype, "read")
@@ -143,6 +143,8 @@ def _search(grant: AccessGrant, rtype: str, items: list[tuple[str, str]]) -> Res
     except search.SearchError as error:
         raise FhirError(400, str(error)) from None
     permitted = scopes.covering(grant, rtype, "search")
+    if not permitted and _asks_own_roles(grant, rtype, items):
+        return _fhir(_bundle(rtype, items, store.search(rtype, query)))
     if not permitted:
         raise _forbidden(rtype, "search")
     limits = []
@@ -156,6 +158,29 @@ def _search(grant: AccessGrant, rtype: str, items: list[tuple[str, str]]) -> Res
     if search.Limit() not in limits:
         query = query.limited(dict.fromkeys(limits))
     return _fhir(_bundle(rtype, items, store.search(rtype, query)))
+
+
+def _own_profile(store: FhirStore, grant: AccessGrant) -> set[str]:
+    """What `fhirUser` lets a user read about themself: their resource, their roles and those roles'
+    organisations (SMART App Launch 2.2, "fhirUser": the app may read the user's own record)."""
+    if grant.fhir_user is None:
+        return set()
+    me = reference_key(grant.fhir_user)
+    profile = {me}
+    if me.startswith("Practitioner/"):
+        roles = store.search("PractitionerRole", search.parse("PractitionerRole", [("practitioner", me)], default_count=100))
+        for role in roles.resources:
+            profile.add(f"PractitionerRole/{role['id']}")
+            org = (role.get("organization") or {}).get("reference", "")
+            if org.startswith("Organization/"):
+                profile.add(org)
+    return profile
+
+
+def _asks_own_roles(grant: AccessGrant, rtype: str, items: list[tuple[str, str]]) -> bool:
+    """`PractitionerRole?practitioner=<own fhirUser>`: the one search a user may make about themself."""
+    return (rtype == "PractitionerRole" and grant.fhir_user is not None and len(items) == 1
+            and items[0][0] == "practitioner" and reference_key(items[0][1]) == reference_key(grant.fhir_user))
 
 
 def _check_patient(store: FhirStore, query: search.Query, patient: str, rtype: str) -> None:
