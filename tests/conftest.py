@@ -139,3 +139,19 @@ def fake_app_server(fake_ehr_server, tmp_path_factory: pytest.TempPathFactory): 
     config = {"INSTANCE_PATH": str(folder), "SECRET_KEY": TEST_SECRET, "EHRS_FILE": str(folder / "ehrs.toml")}
     with LiveServer(lambda url: create_app({**config, "APP_BASE_URL": url}), host="127.0.0.1") as server:
         yield server
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--test-third-party-cookie-phaseout"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium driven by Playwright, third-party cookies blocked as in current browsers."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

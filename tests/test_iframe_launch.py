@@ -2,25 +2,11 @@
 in an iframe, cross-site, with third-party cookies blocked; the launch completes inside the frame."""
 from __future__ import annotations
 
-from typing import Iterator
-
-import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from smart.sandbox.db import connect
 from smart.sandbox.store import FhirStore
 from tests.servers import LiveServer
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--test-third-party-cookie-phaseout"]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def test_launch_inside_the_ehr_iframe(app_server: LiveServer, chromium: Browser) -> None:
@@ -37,8 +23,8 @@ def test_launch_inside_the_ehr_iframe(app_server: LiveServer, chromium: Browser)
             f"&patient={patient['id']}&provider={practitioner['id']}"
         )
         frame = page.frame_locator("iframe")
-        assert frame.locator("#patient").inner_text(timeout=15000) == patient["id"]
+        assert frame.locator("#patient").text_content(timeout=15000) == patient["id"]
         hpr = [i["value"] for i in practitioner["identifier"] if i["system"].endswith(".4.4")][0]
-        assert frame.locator("#hpr").inner_text() == hpr
+        assert frame.locator("#hpr").text_content() == hpr
     finally:
         page.close()

@@ -117,3 +117,11 @@ def smart_style() -> Response:
     response = jsonify(SMART_STYLE)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon: an empty answer instead of a 404 in every browser console."""
+    response = make_response("", 204)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
