@@ -15,6 +15,7 @@ from app.downsample import downsample
 from app.vitals import OSLO, VITALS, Point, VitalSeries, oslo
 
 MAX_DRAWN_POINTS = 1500
+DENSE_MARKERS = 400  # above this many drawn points, markers hide the line: draw the line only
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def _trace(key: str, points: list[Point], lang: str) -> go.Scatter:
                     for p in points],
         name=vital.label_nb if lang == "nb" else vital.label_en,
         meta=vital.unit_display,
-        mode="lines+markers",
+        mode="lines+markers" if len(points) <= DENSE_MARKERS else "lines",
         marker={"size": 5, "color": _COLOURS.get(key, "#0b6e4f")},
         line={"width": 1.5, "color": _COLOURS.get(key, "#0b6e4f")},
         hovertemplate=_HOVER[lang],
@@ -83,7 +84,9 @@ def figure(chart: Chart, series: VitalSeries, lang: str = "nb", x_range: tuple[s
     fig.update_layout(
         height=240, margin={"l": 56, "r": 16, "t": 8, "b": 32}, showlegend=len(fig.data) > 1,
         legend={"orientation": "h", "y": 1.12}, hovermode="closest", plot_bgcolor="white",
-        xaxis={"type": "date", "range": list(x_range) if x_range else None, "gridcolor": "#eee"},
+        # Day.month ticks read the same in bokmål and English; plotly.js ships English month names only.
+        xaxis={"type": "date", "range": list(x_range) if x_range else None, "gridcolor": "#eee",
+               "tickformat": "%-d.%-m.\n%Y", "hoverformat": "%d.%m.%Y %H:%M"},
         yaxis={"title": {"text": unit}, "gridcolor": "#eee", "fixedrange": True},
     )
     return json.loads(fig.to_json())
