@@ -11,7 +11,7 @@ from app import settings
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Application factory: settings, instance folder, secret, server-side sessions, SMART client, views."""
-    from app import access_log, api, clinician, db, errors, secrets_file, security, sessions
+    from app import access_log, api, clinician, csrf, db, errors, secrets_file, security, sessions
     from app.assets import assets
     from smart import context, launch
     from smart.client import SmartClient
@@ -28,6 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     sessions.init_app(app)
     errors.init_app(app)
+    csrf.init_app(app)
     SmartClient().init_app(app)
     context.init_app(app)
     access_log.init_app(app)
