@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import requests
+from flask import current_app
 
 from app import charts
 from app.access_log import AccessLogUnavailable, Entry, current_log
@@ -51,6 +52,12 @@ class NoPatientContext(AppError):
     message_nb = "Journalsystemet oppga ingen pasient ved oppstart."
     message_en = "The EHR gave no patient at launch."
     todo_nb, todo_en = "Åpne appen fra en pasients journal.", "Open the app from a patient's record."
+
+
+class NoNationalId(FhirReadError):
+    """The national store is searched by fødselsnummer, and the EHR's Patient has none."""
+
+    code = "no_national_id"
 
 
 @dataclass(frozen=True)
@@ -103,12 +110,15 @@ def _patient_summary(patient: dict[str, Any], fnr: str) -> dict[str, Any]:
 
 
 def _read(http: requests.Session, launch: Launch, fnr: str, period: Period) -> ReadResult:
-    registration = launch.registration
+    """From the EHR's FHIR server, or from the national store by fødselsnummer: a per-EHR setting."""
+    registration, config = launch.registration, current_app.config
+    caps = {"date_from": period.start, "date_to": period.end, "page_size": int(config["FHIR_PAGE_SIZE"]),
+            "max_pages": int(config["FHIR_MAX_PAGES"]), "max_seconds": float(config["FHIR_MAX_SECONDS"])}
     if registration.measurements == "national":
-        return read_observations(http, registration.store_url, national_id=fnr,
-                                 date_from=period.start, date_to=period.end)
-    return read_observations(http, launch.fhir_base, patient_id=launch.patient_id,
-                             date_from=period.start, date_to=period.end)
+        if not fnr:
+            raise NoNationalId()
+        return read_observations(http, registration.store_url, national_id=fnr, **caps)
+    return read_observations(http, launch.fhir_base, patient_id=launch.patient_id, **caps)
 
 
 def vitals(http: requests.Session, launch: Launch, period: Period, lang: str) -> dict[str, Any]:

@@ -52,6 +52,9 @@ register("EHRS_FILE", str(CONFIG_DIR / "ehrs.toml"), "TOML file of the EHRs (SMA
 register("SESSION_LIFETIME", 3600, "Seconds a browser session lives without being used.", int)
 register("DISCOVERY_CACHE_SECONDS", 300, "Seconds an EHR's SMART configuration and JWKS are cached.", int)
 register("HTTP_TIMEOUT", 10.0, "Seconds the app waits for an EHR's server before giving up.", float)
+register("FHIR_PAGE_SIZE", 1000, "`_count` the app asks for when reading Observations.", int)
+register("FHIR_MAX_PAGES", 100, "Most search pages the app follows for one lookup; past it the answer says it is incomplete.", int)
+register("FHIR_MAX_SECONDS", 20.0, "Most seconds the app spends paging one lookup; past it the answer says it is incomplete.", float)
 
 
 def load(test_config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
