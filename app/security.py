@@ -1,22 +1,23 @@
 """Security headers on every response of the app.
 
 CSP without inline scripts; `frame-ancestors` allows exactly the origins registered for the EHR that launched
-this session (or that is launching it), and none before a launch; no referrer; HSTS on https.
+the request's launch (or that is launching it), and none before a launch; no referrer; HSTS on https.
 """
 from __future__ import annotations
 
 from flask import Flask, Response, request, session
 
 from smart.client import current_client
-from smart.context import LAUNCH_KEY
+from smart.context import launched_issuer
 from smart.launch import PENDING_KEY
 
 
 def _launching_issuer() -> str | None:
-    """The issuer of the session's launch, of the launch being started, or of the sign-in being finished."""
-    launched = session.get(LAUNCH_KEY) if session else None
+    """The issuer of the request's launch (by its handle), of the launch being started, or of the sign-in being
+    finished."""
+    launched = launched_issuer()
     if launched:
-        return launched.get("iss")
+        return launched
     if request.endpoint == "launch.launch":
         return request.args.get("iss")
     state = request.args.get("state")

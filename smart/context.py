@@ -2,7 +2,8 @@
 
 `current_launch()` says who the patient is, who the user is and what was granted; `fhir_session()` gives a
 `requests.Session` carrying a bearer token that is refreshed shortly before it expires (SMART App Launch 2.2
-"Refresh access token"). Both read the server-side session; tokens never reach the browser.
+"Refresh access token"). Both read the launch that the request's handle names (`/l/<handle>/…` or an
+`X-Launch` header) among this browser session's launches (smart/launches.py); tokens never reach the browser.
 """
 from __future__ import annotations
 
@@ -12,16 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from flask import Flask, g, session
+from flask import Flask, current_app, g, request, session
 
-from app.db import get_db
+from app.db import connect, get_db
 from app.errors import NotLaunched, SessionExpired, TokenEndpointFailed
-from app.sessions import ServerSession, SessionStore
 from smart.client import current_client
+from smart.launches import HANDLE_ENVIRON, HANDLE_PATTERN, LaunchPathMiddleware, LaunchStore, StoredLaunch, new_owner
 from smart.registry import Registration
 
 REFRESH_MARGIN = 60  # seconds before expiry at which the token is refreshed
-LAUNCH_KEY = "launch"
+OWNER_KEY = "launch_owner"  # in the session: the random value this browser session's launches are bound to
+HANDLE_HEADER = "X-Launch"
 _refresh_lock = threading.Lock()
 
 
@@ -61,18 +63,55 @@ class Launch:
     launched_at: int
 
 
-def _stored_launch() -> dict[str, Any]:
-    data = session.get(LAUNCH_KEY)
-    if data:
-        return data
-    if getattr(session, "stale", False):
-        raise SessionExpired()
-    raise NotLaunched()
+def request_handle() -> str | None:
+    """The launch handle this request names: the `/l/<handle>/` path prefix, else an `X-Launch` header."""
+    handle = request.environ.get(HANDLE_ENVIRON) or request.headers.get(HANDLE_HEADER, "").strip()
+    return handle or None
+
+
+def _lookup() -> StoredLaunch | None:
+    """This browser session's launch named by the request (expired or not), once per request."""
+    if "smart_launch" not in g:
+        handle, owner = request_handle(), (session.get(OWNER_KEY) if session else None)
+        found = None
+        if handle and owner and HANDLE_PATTERN.match(handle):
+            found = LaunchStore(get_db()).get(owner, handle)
+        g.smart_launch = found
+    return g.smart_launch
+
+
+def _stored_launch() -> StoredLaunch:
+    stored = _lookup()
+    if stored is None:
+        if getattr(session, "stale", False):
+            raise SessionExpired()
+        raise NotLaunched()
+    if stored.expired:
+        raise SessionExpired("launch")
+    if not g.get("smart_launch_touched"):
+        g.smart_launch_touched = True
+        LaunchStore(get_db()).touch(stored, int(current_app.config["SESSION_LIFETIME"]))
+    return stored
+
+
+def launched_issuer() -> str | None:
+    """The issuer of the request's launch, also when it has expired (for headers); None when there is none."""
+    stored = _lookup()
+    return stored.data.get("iss") if stored else None
+
+
+def remember_launch(data: dict[str, Any]) -> str:
+    """Store a completed launch for this browser session; returns the handle that names it from now on."""
+    owner = session.get(OWNER_KEY)
+    if not owner:
+        owner = session[OWNER_KEY] = new_owner()
+    return LaunchStore(get_db()).add(owner, data, int(current_app.config["SESSION_LIFETIME"]))
 
 
 def current_launch() -> Launch:
-    """The launch of this browser session; raises NotLaunched or SessionExpired (both 401)."""
-    data = _stored_launch()
+    """The launch the request's handle names, of this browser session only; raises NotLaunched or
+    SessionExpired (both 401) when there is no handle, an unknown or foreign one, or the launch has expired."""
+    data = _stored_launch().data
     registration = current_client().registry.find(data["iss"])
     if registration is None:
         raise NotLaunched("iss")
@@ -111,30 +150,31 @@ def fhir_session() -> requests.Session:
 
 
 def _fresh_access_token(registration: Registration) -> str:
-    token = session[LAUNCH_KEY]["token"]
+    """The launch's access token, refreshed first when it is about to expire and written back to that launch.
+
+    Concurrency: two requests of the same launch may find the token expiring at once. The lock serialises them
+    in this process, and the token is re-read from the store inside it, so the second request uses the token
+    the first one got instead of spending the (possibly rotated) refresh token again.
+    """
+    stored = _stored_launch()
+    token = stored.data["token"]
     if not _expiring(token):
         return token["access_token"]
+    store = LaunchStore(get_db())
     with _refresh_lock:
-        token = _latest_stored_token() or token
+        latest = store.get(session[OWNER_KEY], stored.handle)
+        token = latest.data["token"] if latest else token
         if _expiring(token):
             token = _refresh(registration, token)
-    data = dict(session[LAUNCH_KEY])
-    data["token"] = token
-    session[LAUNCH_KEY] = data
+            fresh = token
+            store.update(stored.handle, lambda data: {**data, "token": fresh})
+    g.smart_launch = StoredLaunch(stored.handle, {**stored.data, "token": token}, stored.expires_at)
     return token["access_token"]
 
 
 def _expiring(token: dict[str, Any]) -> bool:
     expires_at = token.get("expires_at")
     return expires_at is not None and expires_at - time.time() < REFRESH_MARGIN
-
-
-def _latest_stored_token() -> dict[str, Any] | None:
-    """The token as another request may have refreshed it meanwhile."""
-    if not isinstance(session, ServerSession):
-        return None
-    stored = SessionStore(get_db()).load(session.sid) or {}
-    return (stored.get(LAUNCH_KEY) or {}).get("token")
 
 
 def _refresh(registration: Registration, token: dict[str, Any]) -> dict[str, Any]:
@@ -165,4 +205,11 @@ def _close_sessions(_exc: BaseException | None = None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Serve `/l/<handle>/…` as the launch's pages, create the launch table, close FHIR sessions after requests."""
+    db = connect(app.config["APP_DB_PATH"])
+    try:
+        LaunchStore(db).ensure_schema()
+    finally:
+        db.conn.close()
+    app.wsgi_app = LaunchPathMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     app.teardown_appcontext(_close_sessions)

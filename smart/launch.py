@@ -4,6 +4,8 @@ EHR launch: the EHR opens `/launch?iss=…&launch=…`; standalone launch: `/lau
 `launch/patient`. Only registered issuers are contacted. Each authorization request carries PKCE S256
 (RFC 7636 §4.2; SMART requires S256 even when not advertised), a 256-bit `state` bound to this browser session
 and usable once, a `nonce`, and `aud` = the FHIR base (SMART "Obtain authorization code").
+Each completed launch gets its own handle and page, `/l/<handle>/` (smart/launches.py), so launches in several
+tabs of one browser never mix their patients.
 """
 from __future__ import annotations
 
@@ -26,8 +28,9 @@ from app.errors import (
 )
 from smart import id_token, scopes
 from smart.client import current_client
-from smart.context import LAUNCH_KEY, stored_token
+from smart.context import remember_launch, stored_token
 from smart.fhir_user import UserResolver, split_reference
+from smart.launches import launch_path
 
 bp = Blueprint("launch", __name__)
 
@@ -125,9 +128,8 @@ def callback() -> Response:
     context = {name: token[name] for name in CONTEXT_PARAMS if name in token}
     if not context.get("patient") and user["kind"] == "citizen":
         context["patient"] = split_reference(user["reference"], registration.issuer)[1]
-    session.clear()
     session.rotate()  # type: ignore[attr-defined]
-    session[LAUNCH_KEY] = {
+    handle = remember_launch({
         "iss": registration.issuer,
         "fhir_base": registration.issuer,
         "scope": " ".join(scopes.granted(token.get("scope"), entry["scope"])),
@@ -135,8 +137,8 @@ def callback() -> Response:
         "context": context,
         "user": user,
         "launched_at": int(time.time()),
-    }
-    return redirect("/", code=302)
+    })
+    return redirect(launch_path(handle), code=302)
 
 
 def _resolve_user(claims: dict[str, Any], fhir_base: str, access_token: str, timeout: float) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from smart import scopes
 from smart.context import current_launch, fhir_session
 from smart.discovery import SmartConfiguration
 from tests.fake_ehr import CLIENT_ID, PATIENT_ID
+from tests.journeys import launch_handle
 from tests.servers import LiveServer
 
 V2_SCOPE = (
@@ -53,7 +54,7 @@ def _s256(verifier: str) -> str:
 def test_ehr_launch_shows_patient_and_user(fake_app_server: LiveServer, fake_ehr, browser: requests.Session) -> None:
     page = _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
     assert page.status_code == 200
-    assert page.url == fake_app_server.url + "/"
+    launch_handle(page.url, fake_app_server.url)
     soup = BeautifulSoup(page.text, "html.parser")
     assert soup.select_one("#patient").get_text(strip=True) == PATIENT_ID
     assert soup.select_one("#user").get_text(strip=True) == "Kari Lege"
@@ -268,16 +269,18 @@ def test_unlaunched_visit_is_told_to_launch(fake_app_server: LiveServer, browser
 
 
 def test_unknown_session_cookie_is_an_expired_session(fake_app_server: LiveServer, fake_ehr, browser) -> None:
-    _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
+    page = _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
     browser.cookies.set("pmd_session", "gone", domain="127.0.0.1", path="/")
-    response = browser.get(f"{fake_app_server.url}/")
+    response = browser.get(page.url)
     assert response.status_code == 401 and _error_code(response) == "session_expired"
 
 
-def _in_request(app: Flask, browser: requests.Session, action):  # type: ignore[no-untyped-def]
-    """Run `action` inside a request of the browser's session, then save the session as a response would."""
+def _in_request(app: Flask, browser: requests.Session, page: requests.Response, action):  # type: ignore[no-untyped-def]
+    """Run `action` inside a request of the browser's session for the launch `page` shows (named by the
+    `X-Launch` header, as a script would), then save the session as a response would."""
     cookie = f"pmd_session={browser.cookies.get('pmd_session')}"
-    with app.test_request_context("/", headers={"Cookie": cookie}):
+    handle = launch_handle(page.url, page.url.split("/l/")[0])  # the page's own app origin
+    with app.test_request_context("/", headers={"Cookie": cookie, "X-Launch": handle}):
         result = action()
         app.session_interface.save_session(app, flask.session, flask.Response())
     return result
@@ -286,15 +289,15 @@ def _in_request(app: Flask, browser: requests.Session, action):  # type: ignore[
 def test_fhir_session_refreshes_a_token_about_to_expire(fake_app_server: LiveServer, fake_ehr, browser) -> None:
     fake_ehr.behaviour["expires_in"] = 30
     fake_ehr.behaviour["refresh_returns_refresh_token"] = False
-    _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
+    page = _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
     first_refresh_token = fake_ehr.seen("/auth/token")[0]
     iss = fake_ehr.issuer("jwt-rs")
 
     def read_patient() -> int:
         return fhir_session().get(f"{iss}/Patient/{PATIENT_ID}").status_code
 
-    assert _in_request(fake_app_server.app, browser, read_patient) == 200
-    assert _in_request(fake_app_server.app, browser, read_patient) == 200
+    assert _in_request(fake_app_server.app, browser, page, read_patient) == 200
+    assert _in_request(fake_app_server.app, browser, page, read_patient) == 200
     refreshes = [r for r in fake_ehr.seen("/auth/token") if r["form"]["grant_type"] == "refresh_token"]
     assert len(refreshes) == 2
     assert refreshes[0]["form"]["refresh_token"] == refreshes[1]["form"]["refresh_token"]  # old one kept
@@ -304,8 +307,8 @@ def test_fhir_session_refreshes_a_token_about_to_expire(fake_app_server: LiveSer
 
 
 def test_launch_context_for_the_rest_of_the_app(fake_app_server: LiveServer, fake_ehr, browser) -> None:
-    _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
-    launch = _in_request(fake_app_server.app, browser, current_launch)
+    page = _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
+    launch = _in_request(fake_app_server.app, browser, page, current_launch)
     assert launch.patient_id == PATIENT_ID
     assert launch.fhir_base == fake_ehr.issuer("jwt-rs")
     assert (launch.user.kind, launch.user.reference, launch.user.hpr) == ("practitioner", "Practitioner/prac-1", "9144889")
@@ -318,8 +321,8 @@ def test_launch_context_for_the_rest_of_the_app(fake_app_server: LiveServer, fak
 
 def test_granted_scope_is_read_from_the_token_response(fake_app_server: LiveServer, fake_ehr, browser) -> None:
     fake_ehr.behaviour["granted_scope"] = "openid fhirUser launch patient/Patient.rs"
-    _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
-    launch = _in_request(fake_app_server.app, browser, current_launch)
+    page = _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
+    launch = _in_request(fake_app_server.app, browser, page, current_launch)
     assert launch.granted_scopes == ("openid", "fhirUser", "launch", "patient/Patient.rs")
 
 
@@ -353,7 +356,7 @@ def test_ehr_launch_from_the_sandbox(app_server: LiveServer, browser: requests.S
         params={"launch_uri": f"{app_server.url}/launch", "patient": patient["id"], "provider": practitioner["id"]},
     )
     assert page.status_code == 200, page.text[:2000]
-    assert page.url == app_server.url + "/"
+    launch_handle(page.url, app_server.url)
     soup = BeautifulSoup(page.text, "html.parser")
     assert soup.select_one("#patient").get_text(strip=True) == patient["id"]
     hpr = [i["value"] for i in practitioner["identifier"] if i["system"] == "urn:oid:2.16.578.1.12.4.1.4.4"][0]
@@ -402,7 +405,7 @@ def test_token_is_not_sent_to_a_fhir_user_on_another_server(fake_app_server, fak
     fake_ehr.behaviour["fhir_user"] = "elsewhere"
     page = _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
     assert page.status_code == 200
-    launch = _in_request(fake_app_server.app, browser, current_launch)
+    launch = _in_request(fake_app_server.app, browser, page, current_launch)
     assert launch.user.reference == "https://directory.example/fhir/Practitioner/prac-1"
     assert fake_ehr.seen("/Practitioner/prac-1") == []
 
@@ -411,7 +414,7 @@ def test_failed_refresh_means_launch_again(fake_app_server: LiveServer, fake_ehr
     from app.errors import SessionExpired
 
     fake_ehr.behaviour["expires_in"] = 30
-    _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
+    page = _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
     fake_ehr.refresh_tokens.clear()  # the EHR revoked it
     with pytest.raises(SessionExpired):
-        _in_request(fake_app_server.app, browser, fhir_session)
+        _in_request(fake_app_server.app, browser, page, fhir_session)

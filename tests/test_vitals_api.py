@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 import requests
+from bs4 import BeautifulSoup
 
 from app.access_log import AccessLog
 from tests.journeys import ehr_launch, sandbox_people
@@ -21,9 +22,21 @@ def people(app_server: LiveServer) -> dict:
 
 
 @pytest.fixture()
-def launched(browser: requests.Session, app_server: LiveServer, people: dict) -> requests.Session:
-    ehr_launch(browser, app_server, PATIENT_A, people["practitioner"]["id"])
+def launch_page(browser: requests.Session, app_server: LiveServer, people: dict) -> requests.Response:
+    """The page of patient A's launch, `{app}/l/<handle>/`."""
+    return ehr_launch(browser, app_server, PATIENT_A, people["practitioner"]["id"])
+
+
+@pytest.fixture()
+def launched(browser: requests.Session, launch_page: requests.Response) -> requests.Session:
     return browser
+
+
+@pytest.fixture()
+def vitals_url(launch_page: requests.Response) -> str:
+    """getVitals under the launch's own prefix, as the page's `data-api` names it."""
+    api = BeautifulSoup(launch_page.text, "html.parser").select_one("#vitals")["data-api"]
+    return requests.compat.urljoin(launch_page.url, api.split("?")[0])
 
 
 @pytest.fixture()
@@ -36,10 +49,10 @@ def _fnr(patient: dict) -> str:
 
 
 def test_vitals_come_back_for_the_launched_patient_after_a_log_entry(
-        launched: requests.Session, app_server: LiveServer, log: AccessLog, people: dict) -> None:
+        launched: requests.Session, vitals_url: str, app_server: LiveServer, log: AccessLog, people: dict) -> None:
     fnr = _fnr(people["patients"][PATIENT_A])
     before = len(log.for_patient(fnr, limit=1000))
-    response = launched.get(f"{app_server.url}/api/vitals", timeout=60)
+    response = launched.get(vitals_url, timeout=60)
     assert response.status_code == 200
     body = response.json()
     assert body["patient"]["id"] == PATIENT_A and body["complete"] is True
@@ -57,9 +70,9 @@ def test_vitals_come_back_for_the_launched_patient_after_a_log_entry(
     assert log.verify() is None
 
 
-def test_period_narrows_what_comes_back(launched: requests.Session, app_server: LiveServer) -> None:
-    whole = launched.get(f"{app_server.url}/api/vitals", timeout=60).json()
-    week = launched.get(f"{app_server.url}/api/vitals", params={"from": "2026-11-13", "to": "2026-11-19"},
+def test_period_narrows_what_comes_back(launched: requests.Session, vitals_url: str, app_server: LiveServer) -> None:
+    whole = launched.get(vitals_url, timeout=60).json()
+    week = launched.get(vitals_url, params={"from": "2026-11-13", "to": "2026-11-19"},
                         timeout=60).json()
     rows = week["tables"]["heart_rate"]["rows"]
     assert 0 < len(rows) < len(whole["tables"]["heart_rate"]["rows"])
@@ -70,9 +83,9 @@ def test_period_narrows_what_comes_back(launched: requests.Session, app_server: 
 @pytest.mark.parametrize("how", ["query-patient", "query-subject", "query-identifier", "path", "json-body",
                                  "form-body", "header"])
 def test_another_patient_is_refused_and_logged_whatever_the_way(
-        how: str, launched: requests.Session, app_server: LiveServer, log: AccessLog, people: dict) -> None:
+        how: str, launched: requests.Session, vitals_url: str, app_server: LiveServer, log: AccessLog, people: dict) -> None:
     fnr_a, fnr_b = _fnr(people["patients"][PATIENT_A]), _fnr(people["patients"][PATIENT_B])
-    url = f"{app_server.url}/api/vitals"
+    url = vitals_url
     ask = {
         "query-patient": lambda: launched.get(url, params={"patient": PATIENT_B}),
         "query-subject": lambda: launched.get(url, params={"subject": f"Patient/{PATIENT_B}"}),
@@ -91,15 +104,15 @@ def test_another_patient_is_refused_and_logged_whatever_the_way(
     assert len(entries) == before + 1 and entries[0]["outcome"] == "refused"
 
 
-def test_naming_the_own_patient_is_allowed(launched: requests.Session, app_server: LiveServer) -> None:
-    response = launched.get(f"{app_server.url}/api/vitals", params={"patient": PATIENT_A}, timeout=60)
+def test_naming_the_own_patient_is_allowed(launched: requests.Session, vitals_url: str, app_server: LiveServer) -> None:
+    response = launched.get(vitals_url, params={"patient": PATIENT_A}, timeout=60)
     assert response.status_code == 200 and response.json()["patient"]["id"] == PATIENT_A
 
 
 @pytest.mark.parametrize("params", [{"from": "yesterday"}, {"to": "2026-13-01"}, {"from": "2026-11-10", "to": "2026-11-01"},
                                     {"from": "1900-01-01", "to": "2026-01-01"}])
-def test_malformed_period_is_a_clear_400(params: dict, launched: requests.Session, app_server: LiveServer) -> None:
-    response = launched.get(f"{app_server.url}/api/vitals", params=params)
+def test_malformed_period_is_a_clear_400(params: dict, launched: requests.Session, vitals_url: str, app_server: LiveServer) -> None:
+    response = launched.get(vitals_url, params=params)
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "bad_parameter" and error["message"]["nb"] and error["message"]["en"]
@@ -112,11 +125,11 @@ def test_without_a_launch_the_api_answers_401_json(browser: requests.Session, ap
 
 
 def test_no_data_when_the_log_cannot_be_written(
-        launched: requests.Session, app_server: LiveServer, log: AccessLog) -> None:
+        launched: requests.Session, vitals_url: str, app_server: LiveServer, log: AccessLog) -> None:
     with sqlite3.connect(log.path) as conn:
         conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'disk full'); END")
     try:
-        response = launched.get(f"{app_server.url}/api/vitals", timeout=60)
+        response = launched.get(vitals_url, timeout=60)
     finally:
         with sqlite3.connect(log.path) as conn:
             conn.execute("DROP TRIGGER refuse")

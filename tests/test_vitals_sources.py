@@ -24,8 +24,8 @@ store_url = "{sandbox_base_url}/fhir"
 def test_national_store_is_searched_by_fodselsnummer_with_post(
         seeded_instance: Path, tmp_path: Path, browser: requests.Session) -> None:
     with app_and_sandbox(seeded_instance, tmp_path, ehrs_toml=NATIONAL) as (app, sandbox, recorder):
-        ehr_launch(browser, app, "pas-02", "prac-01")
-        body = browser.get(f"{app.url}/api/vitals", timeout=60).json()
+        page = ehr_launch(browser, app, "pas-02", "prac-01")
+        body = browser.get(page.url + "api/vitals", timeout=60).json()
     assert body["patient"]["id"] == "pas-02" and body["charts"]
     searches = [(m, p, form) for m, p, _, form in recorder.seen if p.startswith("/fhir/Observation")]
     method, path, form = searches[0]
@@ -39,8 +39,8 @@ def test_paging_stops_at_the_cap_and_says_the_answer_is_incomplete(
         seeded_instance: Path, tmp_path: Path, browser: requests.Session) -> None:
     config = {"FHIR_PAGE_SIZE": 10, "FHIR_MAX_PAGES": 3}
     with app_and_sandbox(seeded_instance, tmp_path, app_config=config) as (app, sandbox, recorder):
-        ehr_launch(browser, app, "pas-01", "prac-01")
-        body = browser.get(f"{app.url}/api/vitals", timeout=60).json()
+        page = ehr_launch(browser, app, "pas-01", "prac-01")
+        body = browser.get(page.url + "api/vitals", timeout=60).json()
     assert body["complete"] is False and body["observations_read"] == 30
     assert "kortere periode" in body["note"]["nb"] and "shorter period" in body["note"]["en"]
     pages = [s for s in recorder.seen if s[1] == "/fhir/Observation"]
@@ -51,7 +51,7 @@ def test_every_page_is_followed_without_a_cap(
         seeded_instance: Path, tmp_path: Path, browser: requests.Session) -> None:
     config = {"FHIR_PAGE_SIZE": 50}
     with app_and_sandbox(seeded_instance, tmp_path, app_config=config) as (app, sandbox, recorder):
-        ehr_launch(browser, app, "pas-01", "prac-01")
-        body = browser.get(f"{app.url}/api/vitals", timeout=60).json()
+        page = ehr_launch(browser, app, "pas-01", "prac-01")
+        body = browser.get(page.url + "api/vitals", timeout=60).json()
     pages = [s for s in recorder.seen if s[1] == "/fhir/Observation"]
     assert body["complete"] is True and len(pages) == -(-body["observations_read"] // 50)
