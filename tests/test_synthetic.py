@@ -127,7 +127,7 @@ def test_default_dense_year_is_generated_fast() -> None:
 
 def test_patients_carry_valid_synthetic_fnr_matching_gender_and_birth_date(resources: list[dict[str, Any]]) -> None:
     patients = of_type(resources, "Patient")
-    assert {p["id"] for p in patients} == set(synthetic.ALL_PATIENT_IDS)
+    assert {p["id"] for p in patients} == {*synthetic.ALL_PATIENT_IDS, synthetic.NEWCOMER_ID}
     for patient in patients:
         fnr = next(i["value"] for i in patient["identifier"] if i["system"] == identifiers.FNR)
         assert identifiers.is_synthetic_fnr(fnr), fnr
@@ -135,6 +135,12 @@ def test_patients_carry_valid_synthetic_fnr_matching_gender_and_birth_date(resou
         assert patient["gender"] == ("male" if identifiers.fnr_is_male(fnr) else "female")
         assert patient["generalPractitioner"][0]["reference"].startswith("Practitioner/")
         assert patient["managingOrganization"]["reference"].startswith("Organization/")
+
+
+def test_the_newly_enrolled_patient_has_no_measurements_yet(resources: list[dict[str, Any]]) -> None:
+    subjects = {o["subject"]["reference"] for o in of_type(resources, "Observation")}
+    assert f"Patient/{synthetic.NEWCOMER_ID}" not in subjects
+    assert any(c["subject"]["reference"] == f"Patient/{synthetic.NEWCOMER_ID}" for c in of_type(resources, "Condition"))
 
 
 def test_organisations_have_valid_orgnr_and_two_to_four_practitioners(resources: list[dict[str, Any]]) -> None:

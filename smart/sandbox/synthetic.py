@@ -16,9 +16,10 @@ from typing import Any, Iterator, Protocol
 
 from smart.sandbox import synthetic_cast as cast
 from smart.sandbox.synthetic_cast import (ALL_PATIENT_IDS, DATA_END, DENSE_DAYS, DENSE_PATIENT_ID, FOLLOW_UP_DAYS,
-                                          ORGANIZATION_IDS, OSLO, PATIENT_IDS, PRACTITIONER_IDS, SNOMED)
+                                          NEWCOMER_ID, ORGANIZATION_IDS, OSLO, PATIENT_IDS, PRACTITIONER_IDS, SNOMED)
 
 __all__ = ["ALL_PATIENT_IDS", "COPD_EXACERBATION_ID", "DATA_END", "DENSE_DAYS", "DENSE_PATIENT_ID", "FOLLOW_UP_DAYS",
+           "NEWCOMER_ID",
            "HEART_FAILURE_DETERIORATION_ID", "ORGANIZATION_IDS", "PATIENT_IDS", "POSTOPERATIVE_FEVER_ID",
            "PRACTITIONER_IDS", "generate", "seed"]
 

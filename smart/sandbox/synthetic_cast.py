@@ -122,6 +122,9 @@ PATIENTS = (
 )
 DENSE = Pat("pas-13", "Svein", "Hagen", date(1958, 1, 11), 397, "af", False, "org-vestre-viken", "prac-06", "prac-09",
             "omron")
+# Just enrolled in follow-up: no measurements have arrived yet (the app's empty state).
+NEWCOMER = Pat("pas-14", "Ingrid", "Moen", date(1953, 4, 9), 188, "htn", False, "org-asker", "prac-01", "prac-02",
+               "omron")
 # model key: display name, manufacturer, what the patient uses it for.
 DEVICE_MODELS = {
     "omron": ("Omron M7 Intelli IT", "Omron Healthcare", "bp"),
@@ -135,6 +138,7 @@ DEVICE_MODELS = {
 
 PATIENT_IDS: tuple[str, ...] = tuple(p.id for p in PATIENTS)
 DENSE_PATIENT_ID = DENSE.id
+NEWCOMER_ID = NEWCOMER.id
 ALL_PATIENT_IDS: tuple[str, ...] = PATIENT_IDS + (DENSE_PATIENT_ID,)
 PRACTITIONER_IDS: tuple[str, ...] = tuple(p.id for p in PRACTITIONERS)
 ORGANIZATION_IDS: tuple[str, ...] = tuple(o.id for o in ORGANIZATIONS)
@@ -156,6 +160,8 @@ def resources() -> Iterator[dict[str, Any]]:
         if pat.diabetic:
             yield _condition(pat, "dm2", f"cond-{pat.id}-dm2")
         yield from (_device(pat, key) for key in _device_keys(pat))
+    yield _patient(NEWCOMER)
+    yield _condition(NEWCOMER, NEWCOMER.reason, f"cond-{NEWCOMER.id}")
 
 
 def device_ref(pat: Pat, use: str) -> dict[str, Any]:
