@@ -83,7 +83,8 @@ def test_period_narrows_what_comes_back(launched: requests.Session, vitals_url: 
 @pytest.mark.parametrize("how", ["query-patient", "query-subject", "query-identifier", "path", "json-body",
                                  "form-body", "header"])
 def test_another_patient_is_refused_and_logged_whatever_the_way(
-        how: str, launched: requests.Session, vitals_url: str, app_server: LiveServer, log: AccessLog, people: dict) -> None:
+        how: str, launched: requests.Session, vitals_url: str, app_server: LiveServer, log: AccessLog,
+        people: dict) -> None:
     fnr_a, fnr_b = _fnr(people["patients"][PATIENT_A]), _fnr(people["patients"][PATIENT_B])
     url = vitals_url
     ask = {
@@ -111,7 +112,8 @@ def test_naming_the_own_patient_is_allowed(launched: requests.Session, vitals_ur
 
 @pytest.mark.parametrize("params", [{"from": "yesterday"}, {"to": "2026-13-01"}, {"from": "2026-11-10", "to": "2026-11-01"},
                                     {"from": "1900-01-01", "to": "2026-01-01"}])
-def test_malformed_period_is_a_clear_400(params: dict, launched: requests.Session, vitals_url: str, app_server: LiveServer) -> None:
+def test_malformed_period_is_a_clear_400(params: dict, launched: requests.Session, vitals_url: str,
+                                         app_server: LiveServer) -> None:
     response = launched.get(vitals_url, params=params)
     assert response.status_code == 400
     error = response.json()["error"]
