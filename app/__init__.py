@@ -12,6 +12,8 @@ from app import settings
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Application factory: settings, instance folder, secret, server-side sessions, SMART client, views."""
     from app import access_log, api, clinician, csrf, db, errors, secrets_file, security, sessions
+    from app import admin, registration
+    from app import blocks, citizen
     from app.assets import assets
     from smart import context, launch
     from smart.client import SmartClient
@@ -32,9 +34,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     SmartClient().init_app(app)
     context.init_app(app)
     access_log.init_app(app)
+    blocks.init_app(app)
     assets.init_app(app)
     security.init_app(app)
     app.register_blueprint(launch.bp)
     app.register_blueprint(clinician.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(citizen.bp)
+    app.register_blueprint(registration.bp)
+    admin.init_app(app)
     return app

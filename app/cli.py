@@ -1,4 +1,6 @@
-"""The `pmd` command: `pmd demo` runs the sandbox EHR (and the app) offline on loopback."""
+"""The `pmd` command: `pmd demo` runs the sandbox EHR (and the app) offline on loopback; `pmd ehr …` registers
+EHRs, `pmd keys …` rotates the signing keys, `pmd admin hash-password` makes an admin credential. This module
+only wires argparse; each command's logic lives in its own module."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +12,8 @@ from typing import Sequence
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from app import log_admin
 
 
 def _check_free(port: int, flag: str) -> None:
@@ -84,7 +88,60 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--app-port", type=int, default=8000, help="port of the app (default 8000)")
     p_demo.add_argument("--sandbox-port", type=int, default=8001, help="port of the sandbox EHR (default 8001)")
     p_demo.set_defaults(func=demo)
+    _ehr_commands(sub)
+    _key_commands(sub)
+    log_admin.add_commands(sub)
     return parser
+
+
+def _ehr_commands(sub: argparse._SubParsersAction) -> None:
+    """`pmd ehr add|list|show|remove` (app/ehr_admin.py), on the instance folder of PMD_INSTANCE_PATH."""
+    from app import ehr_admin
+
+    p_ehr = sub.add_parser("ehr", help="register the EHRs (SMART issuers) the app may be launched from")
+    ehr = p_ehr.add_subparsers(dest="ehr_command", required=True)
+    p_add = ehr.add_parser("add", help="register an EHR; its SMART configuration is checked first")
+    where = p_add.add_mutually_exclusive_group(required=True)
+    where.add_argument("--iss", help="the EHR's FHIR base URL, exactly as it sends it as iss")
+    where.add_argument("--iss-prefix", metavar="URL", help="register every issuer under this URL prefix")
+    p_add.add_argument("--probe-iss", metavar="URL", help="with --iss-prefix: a full issuer under it to check")
+    p_add.add_argument("--client-id", required=True, help="the client id the EHR assigned to the app")
+    p_add.add_argument("--auth", required=True, help="private_key_jwt | client_secret | public")
+    p_add.add_argument("--secret-env", metavar="NAME", help="client_secret: NAME of the variable holding the secret")
+    p_add.add_argument("--secret", help=argparse.SUPPRESS)
+    p_add.add_argument("--client-secret", help=argparse.SUPPRESS)
+    p_add.add_argument("--signing-alg", default="RS384", help="private_key_jwt: RS384 (default) or ES384")
+    p_add.add_argument("--frame-origin", action="append", metavar="ORIGIN", help="origin that frames the app (repeat)")
+    p_add.add_argument("--measurements", default="ehr", help="ehr (default) | national")
+    p_add.add_argument("--store-url", metavar="URL", help="with --measurements national: the store's FHIR base")
+    p_add.add_argument("--name", help="a name for people (default: the issuer's host)")
+    p_add.add_argument("--assume-pkce", action="store_true", help="accept a server that does not list S256")
+    p_add.set_defaults(func=ehr_admin.cli_add)
+    p_list = ehr.add_parser("list", help="list the registered EHRs (config/ehrs.toml and stored)")
+    p_list.add_argument("--json", action="store_true", help="as JSON")
+    p_list.set_defaults(func=ehr_admin.cli_list)
+    p_show = ehr.add_parser("show", help="show the registration that applies to an issuer")
+    p_show.add_argument("iss")
+    p_show.set_defaults(func=ehr_admin.cli_show)
+    p_remove = ehr.add_parser("remove", help="remove a stored registration (by issuer or prefix)")
+    p_remove.add_argument("iss")
+    p_remove.set_defaults(func=ehr_admin.cli_remove)
+
+
+def _key_commands(sub: argparse._SubParsersAction) -> None:
+    """`pmd keys rotate|list` (app/keys_admin.py) and `pmd admin hash-password` (app/admin_auth.py)."""
+    from app import admin_auth, keys_admin
+
+    p_keys = sub.add_parser("keys", help="the app's signing keys (published at /.well-known/jwks.json)")
+    keys = p_keys.add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("rotate", help="a new key signs from now on; the old one stays published for the grace period"
+                    ).set_defaults(func=keys_admin.cli_rotate)
+    keys.add_parser("list", help="the keys and their state").set_defaults(func=keys_admin.cli_list)
+    p_admin = sub.add_parser("admin", help="the admin page's credentials")
+    admin = p_admin.add_subparsers(dest="admin_command", required=True)
+    p_hash = admin.add_parser("hash-password", help="print a name=hash entry for PMD_ADMIN_USERS (asks the password)")
+    p_hash.add_argument("name")
+    p_hash.set_defaults(func=admin_auth.cli_hash_password)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

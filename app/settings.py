@@ -55,6 +55,15 @@ register("HTTP_TIMEOUT", 10.0, "Seconds the app waits for an EHR's server before
 register("FHIR_PAGE_SIZE", 1000, "`_count` the app asks for when reading Observations.", int)
 register("FHIR_MAX_PAGES", 100, "Most search pages the app follows for one lookup; past it the answer says it is incomplete.", int)
 register("FHIR_MAX_SECONDS", 20.0, "Most seconds the app spends paging one lookup; past it the answer says it is incomplete.", float)
+register("KEY_GRACE_SECONDS", 604800, "Seconds a rotated-out signing key stays published in the JWKS (`pmd keys rotate`).", int)
+register("ADMIN_USERS", "", "Admin page credentials: `name=hash` entries (hash from `pmd admin hash-password`); empty: admin page off.")
+register("APP_NAME", "Pasientens måledata", "The app's name as published to EHR vendors on /registration.")
+register("CONTACT", "", "Contact for EHR vendors' integrators (e-mail or URL), published on /registration.")
+
+register("ACCESS_LOG_PATH", "", "SQLite file of the access log; empty: `access_log.sqlite` in the instance folder.")
+register("BLOCKS_PATH", "", "SQLite file of the citizens' blocks; empty: `blocks.sqlite` in the instance folder.")
+register("MAX_CONTENT_LENGTH", 10 * 1024 * 1024, "Largest request body in bytes; larger requests get 413.", int)
+register("MAX_FORM_BYTES", 64 * 1024, "Largest HTML form submission in bytes; larger forms get 413.", int)
 
 
 def load(test_config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:

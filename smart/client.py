@@ -5,19 +5,20 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from app.ehr_store import EhrStore, path_for
 from smart import registry as registry_module
 from smart.discovery import Discovery, SmartConfiguration
 from smart.keys import AppKeys
-from smart.registry import EhrRegistry, Registration
+from smart.registry import CombinedRegistry, Registration
 from smart.tokens import TokenClient
 
 EXTENSION = "smart_client"
 
 
 class SmartClient:
-    """Created unbound; `init_app` loads the registry and keys from the app's settings."""
+    """Created unbound; `init_app` loads the registry (TOML + stored registrations) and keys from the settings."""
 
-    registry: EhrRegistry
+    registry: CombinedRegistry
     discovery: Discovery
     keys: AppKeys
     redirect_uri: str
@@ -25,7 +26,9 @@ class SmartClient:
 
     def init_app(self, app: Flask) -> None:
         config = app.config
-        self.registry = registry_module.from_config(config)
+        store = EhrStore(path_for(config))
+        store.migrate()
+        self.registry = CombinedRegistry(registry_module.from_config(config), store)
         self.timeout = float(config["HTTP_TIMEOUT"])
         self.discovery = Discovery(float(config["DISCOVERY_CACHE_SECONDS"]), self.timeout)
         self.keys = AppKeys.load_or_create(Path(config["INSTANCE_PATH"]))

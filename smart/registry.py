@@ -1,13 +1,21 @@
 """The EHRs (SMART issuers) the app is registered with; no other issuer is ever contacted.
 
-Read from a TOML file (`EHRS_FILE`, default `config/ehrs.toml`). Issue 5 adds registrations stored in SQLite:
-callers depend only on the `EhrRegistry` protocol (`find(iss)`, `all()`).
+Two sources: a TOML file read at start (`EHRS_FILE`, default `config/ehrs.toml`, for pre-registered EHRs) and
+registrations stored in SQLite by `pmd ehr add` or the admin page (`app/ehr_store.py`), read through on each
+lookup so that a new registration takes effect for the next launch. Callers depend only on the `EhrRegistry`
+protocol (`find(iss)`, `all()`).
+
+An issuer is registered by its exact URL (`match = "exact"`) or by a URL prefix (`match = "prefix"`: the public
+SMART launcher puts launch settings in the path, `…/v/r4/sim/<settings>/fhir`, and some EHRs give each site its
+own path). An exact registration beats any prefix; among prefixes the longest wins; a prefix only matches whole
+path segments. A prefix match answers with the concrete `iss` as `issuer` (it is the FHIR base and the `aud`).
 """
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Protocol
 
@@ -16,6 +24,9 @@ from app.secrets_file import ConfigurationError
 AUTH_METHODS = {"private_key_jwt", "client_secret_basic", "client_secret_post", "none"}
 SIGNING_ALGS = {"RS384", "ES384"}  # SMART App Launch 2.2, "Client Authentication: Asymmetric"
 MEASUREMENT_SOURCES = {"ehr", "national"}
+MATCHES = {"exact", "prefix"}
+# What may follow a registered prefix: whole path segments, none of them `.` or `..`, no query or fragment.
+_PREFIX_REST = re.compile(r"^(/(?!\.\.?(?:/|$))[A-Za-z0-9._~!$&'()*+,;=:%-]+)*$")
 
 
 def normalize_issuer(iss: str) -> str:
@@ -41,6 +52,14 @@ class Registration:
     frame_origins: tuple[str, ...] = ()
     measurements: str = "ehr"
     store_url: str = ""
+    match: str = "exact"
+    registered_issuer: str = ""  # for a prefix match: the registered prefix (issuer is then the concrete iss)
+    source: str = "config"  # config (the TOML file) | stored (SQLite, added by CLI or admin page)
+
+    @property
+    def key(self) -> str:
+        """The URL (exact issuer or prefix) this registration was made under."""
+        return self.registered_issuer or self.issuer
 
     def client_secret(self) -> str:
         """The shared secret from the environment variable named in the registration."""
@@ -56,6 +75,26 @@ class EhrRegistry(Protocol):
     def all(self) -> list[Registration]: ...
 
 
+def resolve(registrations: list[Registration], iss: str) -> Registration | None:
+    """The registration that applies to `iss`: exact match first, then the longest matching prefix."""
+    wanted = normalize_issuer(iss)
+    for registration in registrations:
+        if registration.match == "exact" and registration.issuer == wanted:
+            return registration
+    best: Registration | None = None
+    for registration in registrations:
+        if registration.match != "prefix" or not wanted.startswith(registration.issuer):
+            continue
+        rest = wanted[len(registration.issuer):]
+        if _PREFIX_REST.match(rest) and "%2e" not in rest.lower() and (
+            best is None or len(registration.issuer) > len(best.issuer)
+        ):
+            best = registration
+    if best is None:
+        return None
+    return replace(best, issuer=wanted, registered_issuer=best.issuer)
+
+
 class TomlEhrRegistry:
     """Registrations from `[[ehr]]` tables; `{app_base_url}` and `{sandbox_base_url}` are substituted."""
 
@@ -69,7 +108,7 @@ class TomlEhrRegistry:
             self._by_issuer[normalize_issuer(registration.issuer)] = registration
 
     def find(self, iss: str) -> Registration | None:
-        return self._by_issuer.get(normalize_issuer(iss))
+        return resolve(list(self._by_issuer.values()), iss)
 
     def all(self) -> list[Registration]:
         return list(self._by_issuer.values())
@@ -94,6 +133,7 @@ def _registration(entry: Mapping[str, Any], placeholders: Mapping[str, str], whe
         ("auth_method", AUTH_METHODS, "private_key_jwt"),
         ("signing_alg", SIGNING_ALGS, "RS384"),
         ("measurements", MEASUREMENT_SOURCES, "ehr"),
+        ("match", MATCHES, "exact"),
     ]
     for key, allowed, default in checks:
         if entry.setdefault(key, default) not in allowed:
@@ -102,7 +142,7 @@ def _registration(entry: Mapping[str, Any], placeholders: Mapping[str, str], whe
         raise ConfigurationError(f"{where}: `secret_env` names the variable holding the client secret.")
     if entry["measurements"] == "national" and not entry.get("store_url"):
         raise ConfigurationError(f"{where}: `store_url` is required when measurements = \"national\".")
-    known = set(Registration.__dataclass_fields__)
+    known = set(Registration.__dataclass_fields__) - {"registered_issuer", "source"}
     unknown = sorted(set(entry) - known)
     if unknown:
         raise ConfigurationError(f"{where}: unknown keys {unknown}.")
@@ -111,8 +151,33 @@ def _registration(entry: Mapping[str, Any], placeholders: Mapping[str, str], whe
     return Registration(**entry)
 
 
+class StoredRegistrations(Protocol):
+    """Registrations kept in a database (`app.ehr_store.EhrStore`); read on every call, cheap when unchanged."""
+
+    def all(self) -> list[Registration]: ...
+
+
+class CombinedRegistry:
+    """The TOML registrations (read at start) and the stored ones (read through), as one `EhrRegistry`."""
+
+    def __init__(self, configured: TomlEhrRegistry, stored: StoredRegistrations) -> None:
+        self.configured = configured
+        self.stored = stored
+
+    def all(self) -> list[Registration]:
+        return [*self.configured.all(), *self.stored.all()]
+
+    def find(self, iss: str) -> Registration | None:
+        return resolve(self.all(), iss)
+
+    def registered(self, key: str) -> Registration | None:
+        """The registration made under exactly this URL (issuer or prefix), without prefix matching."""
+        wanted = normalize_issuer(key)
+        return next((r for r in self.all() if r.issuer == wanted), None)
+
+
 def from_config(config: Mapping[str, Any]) -> TomlEhrRegistry:
-    """The registry the app's settings point at."""
+    """The pre-registered EHRs of the TOML file the app's settings point at."""
     return TomlEhrRegistry(
         config["EHRS_FILE"],
         {"app_base_url": config["APP_BASE_URL"], "sandbox_base_url": config["SANDBOX_BASE_URL"]},
