@@ -13,7 +13,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 TABLE = "access_log"
 GENESIS = "0" * 64
+OWN_EXCEPT = "('block', 'unblock')"  # the citizen's own acts that belong with the professionals' entries
 
 migrations = Migrations("access_log")
 
@@ -44,6 +45,21 @@ def m001_create_access_log(db: sqlite_utils.Database) -> None:
     db[TABLE].create_index(["actor_hpr", "id"])
 
 
+@migrations()
+def m002_index_sections(db: sqlite_utils.Database) -> None:
+    """The citizen's page asks for their own views apart from the rest, and by person: both stay index walks."""
+    for key in ("patient_identifier", "patient_ref"):
+        db[TABLE].create_index([key, "actor_type", "id"])
+        db[TABLE].create_index([key, "actor_hpr", "id"])
+
+
+@migrations()
+def m003_add_target(db: sqlite_utils.Database) -> None:
+    """Blocks and lifts name the professional they are about; older rows keep NULL there (see `_digest`)."""
+    db[TABLE].add_column("target_hpr", str)
+    db[TABLE].add_column("target_name", str)
+
+
 class AccessLogUnavailable(RuntimeError):
     """The entry could not be written: the caller must not return data."""
 
@@ -52,11 +68,11 @@ class AccessLogUnavailable(RuntimeError):
 class Entry:
     """One line of the citizen's log: who looked up what about whom, when, how, and with what outcome."""
 
-    action: str  # lookup | block | unblock | view-own-data | view-log
+    action: str  # lookup | block | unblock | view-log
     outcome: str  # permitted | refused | failed
     patient_ref: str
     patient_identifier: str = ""
-    actor_type: str = "practitioner"  # practitioner | patient | system
+    actor_type: str = "practitioner"  # practitioner | citizen | other (smart.context.User.kind) | system
     actor_ref: str = ""
     actor_name: str = ""
     actor_hpr: str = ""
@@ -70,10 +86,15 @@ class Entry:
     system_name: str = ""
     basis: str = "care-relationship"
     reason: str = ""
+    target_hpr: str = ""  # block | unblock: the professional the citizen blocked or let back in
+    target_name: str = ""
 
 
 def _digest(prev_hash: str, row: dict[str, Any]) -> str:
-    content = {k: row[k] for k in sorted(row) if k not in {"id", "hash", "prev_hash"}}
+    """SHA-256 over the previous hash and the entry's content. Entries never hold NULL when written (every field
+    defaults to ""), so NULL only appears in columns a later migration added to older rows: those are left out,
+    and an older entry hashes as it did when it was written."""
+    content = {k: row[k] for k in sorted(row) if k not in {"id", "hash", "prev_hash"} and row[k] is not None}
     payload = prev_hash + json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -130,18 +151,40 @@ class AccessLog:
         actor_hpr: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        own: bool | None = None,
     ) -> list[dict[str, Any]]:
-        """The patient's entries, newest first, keyset-paginated so a page costs the same at any log size."""
-        where = ["(patient_identifier = ? OR patient_ref = ?)"]
-        args: list[Any] = [patient_identifier or "\x00", patient_ref or "\x00"]
-        for clause, value in (("id < ?", before_id), ("actor_hpr = ?", actor_hpr), ("at >= ?", since), ("at < ?", until)):
+        """The patient's entries (by fødselsnummer or by patient reference), newest first.
+
+        Keyset-paginated (`before_id`), so a page costs the same at any log size: each key is walked backwards
+        on its own index and the two walks are merged, which SQLite cannot do for `a = ? OR b = ?` by itself.
+        `own=True` keeps the patient's own views (their lookups and log views), `own=False` everything else
+        (professionals' lookups, refusals, blocks and lifts); `since`/`until` are UTC ISO times, `until` exclusive.
+        """
+        filters, args = [], []
+        for clause, value in (("id < ?", before_id), ("actor_hpr = ?", actor_hpr), ("at >= ?", since),
+                              ("at < ?", until)):
             if value:
-                where.append(clause)
+                filters.append(clause)
                 args.append(value)
-        rows = self._db().query(
-            f"SELECT * FROM {TABLE} WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", [*args, limit]
-        )
+        if own is True:
+            filters.append(f"actor_type = 'citizen' AND action NOT IN {OWN_EXCEPT}")
+        elif own is False:
+            filters.append(f"(actor_type != 'citizen' OR action IN {OWN_EXCEPT})")
+        branches, params = [], []
+        for key, value in (("patient_identifier", patient_identifier), ("patient_ref", patient_ref)):
+            if value:
+                where = " AND ".join([f"{key} = ?", *filters])
+                branches.append(f"SELECT * FROM (SELECT * FROM {TABLE} WHERE {where} ORDER BY id DESC LIMIT ?)")
+                params += [value, *args, limit]
+        if not branches:
+            return []
+        sql = " UNION ".join(branches) + " ORDER BY id DESC LIMIT ?"
+        rows = self._db().query(sql, [*params, limit])
         return [{**row, "what": json.loads(row["what"] or "[]")} for row in rows]
+
+    def exists(self) -> bool:
+        """Whether the file holds an access log (a check that creates nothing but the empty file)."""
+        return TABLE in self._db().table_names()
 
     def count(self) -> int:
         return self._db()[TABLE].count
@@ -156,9 +199,14 @@ class AccessLog:
         return None
 
 
+def path_for(config: Mapping[str, Any]) -> Path:
+    """Where the log lives for these settings (`pmd log verify` reads the same file as the app)."""
+    return Path(config.get("ACCESS_LOG_PATH") or Path(config["INSTANCE_PATH"]) / "access_log.sqlite")
+
+
 def init_app(app: "Flask") -> None:
     """Open (and migrate) the access log in the instance folder; `current_log()` returns it."""
-    log = AccessLog(app.config.get("ACCESS_LOG_PATH") or Path(app.config["INSTANCE_PATH"]) / "access_log.sqlite")
+    log = AccessLog(path_for(app.config))
     log.migrate()
     app.extensions["access_log"] = log
 

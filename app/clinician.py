@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 import requests
 from flask import Blueprint, Response, current_app, render_template
 
+from app import lookup
+from app.citizen_text import TEXT as CITIZEN_TEXT
 from app.i18n import current_lang
-from smart.context import current_launch
+from smart.context import current_launch, fhir_session
 
 bp = Blueprint("clinician", __name__)
 
@@ -39,11 +41,18 @@ TEXT = {
 
 @bp.get("/")
 def index() -> str:
-    """The charts and tables of the launched patient's vital signs."""
+    """The charts and tables of the launched patient's vital signs.
+
+    A professional the patient has blocked gets the refusal page at once (logged), not an empty shell; a citizen
+    gets the same charts plus links to their access log and blocks.
+    """
     launch = current_launch()
     lang = current_lang()
-    return render_template("clinician.html", launch=launch, lang=lang, t=TEXT[lang],
-                           other_lang="en" if lang == "nb" else "nb")
+    citizen = launch.user.kind == "citizen"
+    if not citizen:
+        lookup.check_access(fhir_session(), launch)
+    return render_template("clinician.html", launch=launch, lang=lang, t=TEXT[lang], citizen=citizen,
+                           nav=CITIZEN_TEXT[lang] if citizen else None, other_lang="en" if lang == "nb" else "nb")
 
 
 @bp.get("/smart-style.css")

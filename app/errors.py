@@ -151,6 +151,9 @@ class NotLaunched(AppError):
 _HTTP_TEXTS = {
     404: ("Siden finnes ikke", "Page not found", "Sjekk adressen.", "Check the address."),
     405: ("Metoden er ikke tillatt", "Method not allowed", "Bruk lenkene i appen.", "Use the app's links."),
+    413: ("Skjemaet eller forespørselen er for stor", "The form or request is too large",
+          "Send mindre: et skjema i appen trenger bare noen få tegn. Ingenting er lagret eller endret.",
+          "Send less: a form in the app needs only a few characters. Nothing was saved or changed."),
 }
 
 

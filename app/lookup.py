@@ -2,6 +2,9 @@
 
 The access-log entry is written before anything is returned; if it cannot be written, nothing is returned
 (design.md, "Every read is logged first"). A failed read is logged too, so the citizen sees the attempt.
+A professional the patient has blocked (by HPR number, app/blocks.py) is refused before any Observation is read,
+emergencies included; the refusal is logged. Every path that returns measurement data goes through `vitals()` or
+calls `refuse_if_blocked()` itself.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from flask import current_app
 
 from app import charts
 from app.access_log import AccessLogUnavailable, Entry, current_log
+from app.blocks import BlocksUnavailable, current_blocks
 from app.errors import AppError
 from app.fhir_reader import FhirReadError, ReadResult, read_observations, read_resource
 from app.identifiers import FNR, mask_fnr
@@ -27,6 +31,27 @@ class LogUnavailable(AppError):
     title_nb, title_en = "Oppslaget kan ikke logges", "The lookup cannot be logged"
     message_nb = "Hvert oppslag må logges før data vises, og loggen kan ikke skrives nå. Ingen data er vist."
     message_en = "Every lookup must be logged before data is shown, and the log cannot be written now. No data was shown."
+    todo_nb, todo_en = "Prøv igjen om litt. Vedvarer feilen, kontakt brukerstøtte.", "Try again shortly. If it persists, contact support."
+
+
+class BlockedByPatient(AppError):
+    status = 403
+    code = "blocked_by_patient"
+    title_nb, title_en = "Pasienten har sperret din tilgang", "The patient has blocked your access"
+    message_nb = ("Pasienten har sperret deg fra å se målingene sine, også i en nødsituasjon. Ingen data er vist. "
+                  "Forsøket er logget, og pasienten ser det i sin innsynslogg.")
+    message_en = ("The patient has blocked you from seeing their measurements, emergencies included. No data was "
+                  "shown. The attempt was logged, and the patient sees it in their access log.")
+    todo_nb = "Bare pasienten kan oppheve sperringen. Trengs målingene, må en kollega uten sperring slå dem opp."
+    todo_en = "Only the patient can lift the block. If the measurements are needed, a colleague who is not blocked must look them up."
+
+
+class BlockCheckUnavailable(AppError):
+    status = 503
+    code = "blocks_unavailable"
+    title_nb, title_en = "Sperringer kan ikke sjekkes", "Blocks cannot be checked"
+    message_nb = "Appen kan ikke sjekke om pasienten har sperret tilgangen din nå, og viser derfor ingen data."
+    message_en = "The app cannot check whether the patient has blocked your access right now, so it shows no data."
     todo_nb, todo_en = "Prøv igjen om litt. Vedvarer feilen, kontakt brukerstøtte.", "Try again shortly. If it persists, contact support."
 
 
@@ -69,6 +94,11 @@ class Period:
         return (self.start.isoformat() if self.start else "", self.end.isoformat() if self.end else "")
 
 
+def patient_ref(launch: Launch) -> str:
+    """The launched patient as an absolute reference on the launching EHR's FHIR server."""
+    return f"{launch.fhir_base}/Patient/{launch.patient_id}"
+
+
 def entry_for(launch: Launch, *, outcome: str, what: list[str], period: Period, patient_identifier: str = "",
               reason: str = "", action: str = "lookup") -> Entry:
     """The access-log entry describing this session's user looking at its patient."""
@@ -76,7 +106,7 @@ def entry_for(launch: Launch, *, outcome: str, what: list[str], period: Period, 
     start, end = period.as_text()
     return Entry(
         action=action, outcome=outcome, reason=reason,
-        patient_ref=f"{launch.fhir_base}/Patient/{launch.patient_id}", patient_identifier=patient_identifier,
+        patient_ref=patient_ref(launch), patient_identifier=patient_identifier,
         actor_type=user.kind, actor_ref=user.reference, actor_name=user.name, actor_hpr=user.hpr,
         actor_role=user.role, actor_org=user.organization.name if user.organization else "",
         what=what, period_from=start, period_to=end, issuer=registration.issuer,
@@ -91,6 +121,44 @@ def write(entry: Entry) -> None:
         current_log().append(entry)
     except AccessLogUnavailable as exc:
         raise LogUnavailable() from exc
+
+
+def refuse_if_blocked(launch: Launch, fnr: str, *, what: list[str], period: Period) -> None:
+    """Refuse (403, logged) a professional the patient has blocked; fail closed (503) if blocks cannot be read.
+
+    Blocks name an HPR number, so a user without one (a citizen, or staff without authorisation) is never blocked.
+    """
+    hpr = launch.user.hpr if launch.user.kind != "citizen" else ""
+    if not hpr:
+        return
+    try:
+        block = current_blocks().blocking(fnr, patient_ref(launch), hpr)
+    except BlocksUnavailable as exc:
+        write(entry_for(launch, outcome="failed", what=what, period=period, patient_identifier=fnr,
+                        reason="blocks-unavailable"))
+        raise BlockCheckUnavailable() from exc
+    if block is not None:
+        write(entry_for(launch, outcome="refused", what=what, period=period, patient_identifier=fnr, reason="blocked"))
+        raise BlockedByPatient()
+
+
+def all_vitals() -> list[str]:
+    """The measurements a lookup asks for, as the log records them (first LOINC code of each vital)."""
+    return sorted({code for v in VITALS.values() for code in v.loinc[:1]})
+
+
+def check_access(http: requests.Session, launch: Launch) -> None:
+    """For the page: read the Patient (to know the fødselsnummer) and refuse a blocked professional at once.
+
+    A read failure is left to the page's own data request, which reports and logs it.
+    """
+    if not launch.patient_id or launch.user.kind == "citizen" or not launch.user.hpr:
+        return
+    try:
+        patient = read_resource(http, launch.fhir_base, f"Patient/{launch.patient_id}")
+    except FhirReadError:
+        return
+    refuse_if_blocked(launch, national_id(patient), what=all_vitals(), period=Period(None, None))
 
 
 def national_id(patient: dict[str, Any]) -> str:
@@ -125,13 +193,14 @@ def vitals(http: requests.Session, launch: Launch, period: Period, lang: str) ->
     """Read, log, and shape the launched patient's vital signs for the page and the API."""
     if not launch.patient_id:
         raise NoPatientContext()
-    what = sorted({code for v in VITALS.values() for code in v.loinc[:1]})
+    what, fnr = all_vitals(), ""
     try:
         patient = read_resource(http, launch.fhir_base, f"Patient/{launch.patient_id}")
         fnr = national_id(patient)
+        refuse_if_blocked(launch, fnr, what=what, period=period)
         result = _read(http, launch, fnr, period)
     except FhirReadError as exc:
-        write(entry_for(launch, outcome="failed", what=what, period=period, reason=exc.code))
+        write(entry_for(launch, outcome="failed", what=what, period=period, patient_identifier=fnr, reason=exc.code))
         raise MeasurementsUnavailable(exc) from exc
     write(entry_for(launch, outcome="permitted", what=what, period=period, patient_identifier=fnr))
     series = normalise(result.observations)

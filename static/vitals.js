@@ -8,6 +8,7 @@
   var T = {
     nb: {
       loading: "Henter målinger …", empty: "Ingen målinger for denne perioden. Prøv en lengre periode, eller be pasienten måle og sende inn.",
+      emptyOwn: "Ingen målinger for denne perioden. Prøv en lengre periode, eller mål og send inn fra måleutstyret ditt.",
       error: "Kunne ikke hente målingene.", retry: "Prøv igjen", last: "Sist målt", table: "Vis alle verdier i tabell",
       time: "Tid", value: "Verdi", by: "Målt av", org: "Ansvarlig", device: "Utstyr", more: "Vis flere",
       partial: "Ikke alle målinger kom med: ", count: " målinger", chartLabel: "Diagram: ",
@@ -15,6 +16,7 @@
     },
     en: {
       loading: "Loading measurements …", empty: "No measurements in this period. Try a longer period, or ask the patient to measure and send.",
+      emptyOwn: "No measurements in this period. Try a longer period, or measure and send from your device.",
       error: "Could not load the measurements.", retry: "Try again", last: "Last measured", table: "Show every value in a table",
       time: "Time", value: "Value", by: "Measured by", org: "Responsible", device: "Device", more: "Show more",
       partial: "Not every measurement was included: ", count: " measurements", chartLabel: "Chart: ",
@@ -69,7 +71,7 @@
 
   function render(body) {
     if (body.need_patient_banner) { banner(body.patient); }
-    if (!body.charts.length) { setStatus("empty", T.empty); return; }
+    if (!body.charts.length) { setStatus("empty", root.getAttribute("data-audience") === "citizen" ? T.emptyOwn : T.empty); return; }
     setStatus("ready", body.complete ? "" : T.partial + body.note[lang]);
     body.charts.forEach(function (chart) { drawChart(chart, body.tables[chart.key]); });
   }

@@ -1,0 +1,63 @@
+"""Words of the citizen's pages, bokmål first and English second (the log entries' own words: app/log_view.py)."""
+from __future__ import annotations
+
+TEXT = {
+    "nb": {
+        "other": "English",
+        "nav": {"label": "Dine sider", "vitals": "Målingene mine", "log": "Innsynslogg", "blocks": "Sperringer"},
+        "log_title": "Hvem har sett målingene dine",
+        "log_intro": "Her står hvert oppslag i målingene dine: hvem, når, hva, gjennom hvilket system og på hvilket "
+                     "grunnlag, og om det ble avvist. Nyeste først.",
+        "filter": "Filtrer", "from": "Fra dato", "to": "Til dato", "person": "Person (HPR-nummer)",
+        "show": "Vis", "reset": "Fjern filteret",
+        "others": "Helsepersonell og andre", "own": "Dine egne visninger",
+        "own_intro": "Når du selv ser målingene eller loggen, står det her, atskilt fra andres oppslag.",
+        "empty": "Ingen har slått opp målingene dine ennå. Når noen gjør det, står det her.",
+        "empty_filtered": "Ingen oppslag passer filteret. Velg en lengre periode, eller fjern filteret.",
+        "own_empty": "Ingen egne visninger i denne perioden.",
+        "fields": {"when": "Når", "who": "Hvem", "organisation": "Virksomhet", "what": "Hva",
+                   "system": "System", "basis": "Grunnlag", "outcome": "Utfall"},
+        "block_this": "Sperr denne personen", "blocked": "Sperret", "only_this": "Vis bare denne personen",
+        "older": "Eldre oppslag", "newest": "Til nyeste",
+        "blocks_title": "Sperringer",
+        "meaning": "En sperring betyr at personen ikke kan se målingene dine i Pasientens måledata, heller ikke i en "
+                   "nødsituasjon, før du selv opphever den.",
+        "add": "Sperr helsepersonell", "hpr": "HPR-nummer",
+        "hpr_hint": "7 til 9 sifre. Du finner det i innsynsloggen, eller sperr fra en linje der.", "place": "Sperr",
+        "yours": "Dine sperringer", "none": "Du har ingen sperringer. Alle med et grunnlag kan se målingene dine.",
+        "since": "sperret", "lift": "Opphev sperringen",
+        "placed": "{who} er sperret og kan ikke lenger se målingene dine, heller ikke i en nødsituasjon.",
+        "lifted": "Sperringen av {who} er opphevet. Personen kan igjen se målingene dine når det er et grunnlag for det.",
+        "logged": "Både sperringer og opphevinger står i innsynsloggen.",
+        "error": "Ikke lagret",
+    },
+    "en": {
+        "other": "Norsk",
+        "nav": {"label": "Your pages", "vitals": "My measurements", "log": "Access log", "blocks": "Blocks"},
+        "log_title": "Who has seen your measurements",
+        "log_intro": "Every lookup of your measurements is listed here: who, when, what, through which system and on "
+                     "what basis, and whether it was refused. Newest first.",
+        "filter": "Filter", "from": "From date", "to": "To date", "person": "Person (HPR number)",
+        "show": "Show", "reset": "Clear the filter",
+        "others": "Health personnel and others", "own": "Your own views",
+        "own_intro": "When you look at your measurements or your log yourself, it is listed here, apart from others.",
+        "empty": "Nobody has looked up your measurements yet. When someone does, it is listed here.",
+        "empty_filtered": "No lookups match the filter. Choose a longer period, or clear the filter.",
+        "own_empty": "No views of your own in this period.",
+        "fields": {"when": "When", "who": "Who", "organisation": "Organisation", "what": "What",
+                   "system": "System", "basis": "Basis", "outcome": "Outcome"},
+        "block_this": "Block this person", "blocked": "Blocked", "only_this": "Show only this person",
+        "older": "Older entries", "newest": "Back to newest",
+        "blocks_title": "Blocks",
+        "meaning": "A block means the person cannot see your measurements in Pasientens måledata, not even in an "
+                   "emergency, until you lift it yourself.",
+        "add": "Block a health professional", "hpr": "HPR number",
+        "hpr_hint": "7 to 9 digits. You find it in your access log, or block from a line there.", "place": "Block",
+        "yours": "Your blocks", "none": "You have no blocks. Anyone with a basis can see your measurements.",
+        "since": "blocked", "lift": "Lift the block",
+        "placed": "{who} is blocked and can no longer see your measurements, not even in an emergency.",
+        "lifted": "The block on {who} is lifted. The person can see your measurements again when there is a basis.",
+        "logged": "Both blocks and lifts are listed in your access log.",
+        "error": "Not saved",
+    },
+}

@@ -1,0 +1,92 @@
+"""Steps of the citizen's story, and an app + sandbox pair of their own (blocks are global state, so the citizen
+tests do not share the session-wide `app_server`). Import `citizen_pair` into a test module to use it."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import requests
+from bs4 import BeautifulSoup
+
+from app import create_app
+from smart.sandbox import create_sandbox
+from tests.conftest import TEST_SECRET, LoopbackSecureCookiePolicy
+from tests.journeys import ehr_launch, sandbox_people
+from tests.servers import LiveServer
+
+FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
+HPR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.4"
+
+
+@pytest.fixture(scope="session")
+def citizen_pair(seeded_instance: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The app on 127.0.0.1 and the sandbox EHR on localhost, registered with each other, for the citizen tests."""
+    sandbox_folder = tmp_path_factory.mktemp("citizen-sandbox")
+    shutil.copy(seeded_instance / "sandbox.sqlite", sandbox_folder / "sandbox.sqlite")
+    app_folder = tmp_path_factory.mktemp("citizen-app")
+    servers: dict[str, LiveServer] = {}
+
+    def build_app(app_url: str):  # type: ignore[no-untyped-def]
+        servers["sandbox"] = LiveServer(
+            lambda url: create_sandbox({"INSTANCE_PATH": str(sandbox_folder), "SECRET_KEY": TEST_SECRET,
+                                        "SANDBOX_BASE_URL": url, "APP_BASE_URL": app_url}),
+            host="127.0.0.1", public_host="localhost")
+        return create_app({"INSTANCE_PATH": str(app_folder), "SECRET_KEY": TEST_SECRET, "APP_BASE_URL": app_url,
+                           "SANDBOX_BASE_URL": servers["sandbox"].url})
+
+    with LiveServer(build_app, host="127.0.0.1") as app, servers["sandbox"] as sandbox:
+        app.sandbox = sandbox  # type: ignore[attr-defined]
+        yield app
+
+
+def person() -> requests.Session:
+    """A browser-like HTTP client of one person (cookies kept like a browser on loopback)."""
+    session = requests.Session()
+    session.cookies.set_policy(LoopbackSecureCookiePolicy())
+    return session
+
+
+def citizen_launch(browser: requests.Session, pair: LiveServer, patient: str) -> requests.Response:
+    """The citizen opens the app directly and signs in at the sandbox as `Patient/<patient>` (login_hint, no
+    consent page: prompt=none); returns the app's page for that launch."""
+    start = browser.get(f"{pair.url}/launch", params={"iss": f"{pair.sandbox.url}/fhir"},  # type: ignore[attr-defined]
+                        allow_redirects=False, timeout=30)
+    assert start.status_code == 302, start.text[:500]
+    hint = urlencode({"login_hint": f"Patient/{patient}", "prompt": "none"})
+    page = browser.get(f"{start.headers['Location']}&{hint}", timeout=60)
+    assert page.status_code == 200 and "/l/" in page.url, (page.status_code, page.url, page.text[:500])
+    return page
+
+
+def clinician_launch(browser: requests.Session, pair: LiveServer, patient: str, practitioner: str) -> requests.Response:
+    return ehr_launch(browser, pair, patient, practitioner)
+
+
+def base(page: requests.Response) -> str:
+    """The launch's own URL prefix (`{app}/l/<handle>/`): its pages and API live under it."""
+    return page.url.split("?")[0].rstrip("/") + "/"
+
+
+def csrf(page: requests.Response) -> str:
+    return BeautifulSoup(page.text, "html.parser").select_one("meta[name=csrf-token]")["content"]
+
+
+def identifier(resource: dict, system: str) -> str:
+    return next(i["value"] for i in resource["identifier"] if i["system"] == system)
+
+
+def people(pair: LiveServer) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Sandbox patients and practitioners by id."""
+    patients, practitioners = sandbox_people(pair.sandbox)  # type: ignore[attr-defined]
+    return {p["id"]: p for p in patients}, {p["id"]: p for p in practitioners}
+
+
+def submit(browser: requests.Session, page: requests.Response, selector: str, **values: str) -> requests.Response:
+    """Submit one of the app's forms as a browser would: its hidden fields (CSRF token too) plus `values`."""
+    form = BeautifulSoup(page.text, "html.parser").select_one(selector)
+    assert form is not None, (selector, page.text[:1000])
+    data = {i["name"]: i.get("value", "") for i in form.select("input[type=hidden]")}
+    data.update(values)
+    return browser.post(requests.compat.urljoin(page.url, form["action"]), data=data, timeout=60)
