@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "expires_in": 3600,
     "refresh_returns_refresh_token": True,
     "granted_scope": None,  # None: echo the requested scope
+    "intent": None,  # launch context `intent` in the token response (e.g. "emergency")
 }
 
 
@@ -148,6 +149,8 @@ class FakeEhr:
             return jsonify({"error": "invalid_grant", "error_description": "bad code or code_verifier"}), 400
         body = self._tokens(grant.get("scope", ""))
         body.update({"patient": PATIENT_ID, "need_patient_banner": False, "smart_style_url": f"{self.url}/style.json"})
+        if self.behaviour["intent"]:
+            body["intent"] = self.behaviour["intent"]
         id_token = self._id_token(ehr, grant.get("nonce", ""))
         if id_token:
             body["id_token"] = id_token
