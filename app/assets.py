@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 
 import plotly
-from flask import Flask, abort, send_file
+from flask import Flask, send_file
 from werkzeug.wrappers import Response
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -40,8 +40,8 @@ class Assets:
 
     def serve(self, name: str) -> Response:
         path = self.files.get(name)
-        if path is None:
-            abort(404)
+        if path is None:  # plain text: assets have no session, so no page (and no CSRF token) is rendered
+            return Response("Not found / Finnes ikke\n", status=404, mimetype="text/plain")
         response = send_file(path, max_age=ONE_YEAR, conditional=True)
         response.cache_control.immutable = True
         response.cache_control.public = True

@@ -92,10 +92,15 @@ def cookie_attributes(app_base_url: str) -> dict[str, Any]:
     return {"secure": False, "httponly": True, "samesite": "Lax", "partitioned": False}
 
 
+SESSIONLESS_PREFIXES = ("/assets/",)
+
+
 class ServerSessionInterface(SessionInterface):
     """Flask's `session`, kept in SQLite and keyed by the `pmd_session` cookie."""
 
-    def open_session(self, app: Flask, request: Request) -> ServerSession:
+    def open_session(self, app: Flask, request: Request) -> SessionMixin:
+        if request.path.startswith(SESSIONLESS_PREFIXES):
+            return self.make_null_session(app)  # static assets: no session read, no cookie, cacheable
         sid = request.cookies.get(COOKIE_NAME)
         if sid:
             data = SessionStore(get_db()).load(sid)
