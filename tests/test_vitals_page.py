@@ -2,6 +2,8 @@
 each chart holds the patient's points and the table under it shows the same values."""
 from __future__ import annotations
 
+import sqlite3
+
 import requests
 from playwright.sync_api import Browser, Frame, Page
 
@@ -11,7 +13,8 @@ from tests.servers import LiveServer
 PATIENT = "pas-05"
 
 
-def _open_in_ehr(chromium: Browser, app_server: LiveServer) -> tuple[Page, Frame, list[str]]:
+def _open_in_ehr(chromium: Browser, app_server: LiveServer, patient: str = PATIENT,
+                 wait_for: str = "section.vital .plot .main-svg") -> tuple[Page, Frame, list[str]]:
     _, practitioners = sandbox_people(app_server.sandbox)  # type: ignore[attr-defined]
     page = chromium.new_page()
     problems: list[str] = []
@@ -19,8 +22,8 @@ def _open_in_ehr(chromium: Browser, app_server: LiveServer) -> tuple[Page, Frame
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.goto(f"{app_server.sandbox.url}/ehr?launch_uri={app_server.url}/launch"  # type: ignore[attr-defined]
-              f"&patient={PATIENT}&provider={practitioners[0]['id']}")
-    page.frame_locator("iframe").locator("section.vital .plot .main-svg").first.wait_for(timeout=30000)
+              f"&patient={patient}&provider={practitioners[0]['id']}")
+    page.frame_locator("iframe").locator(wait_for).first.wait_for(timeout=30000)
     frame = next(f for f in page.frames if f.url.startswith(app_server.url))
     return page, frame, problems
 
@@ -82,5 +85,39 @@ def test_range_buttons_are_keyboard_reachable_and_narrow_every_chart(
             .map(p => p.layout.xaxis.range.map(v => new Date(String(v).replace(' ', 'T')).getTime()))""")
         spans = {round((hi - lo) / 86400000) for lo, hi in ranges}
         assert spans == {7}
+    finally:
+        page.close()
+
+
+def test_a_patient_without_measurements_gets_an_empty_state_that_says_what_to_do(
+        chromium: Browser, app_server: LiveServer) -> None:
+    page, frame, problems = _open_in_ehr(chromium, app_server, "pas-14", "#vitals[data-state='empty']")
+    try:
+        status = frame.locator("#status").inner_text()
+        assert "Ingen målinger" in status or "No measurements" in status
+        assert frame.locator("section.vital").count() == 0
+        assert not problems, problems
+    finally:
+        page.close()
+
+
+def test_an_error_says_what_to_do_and_retry_recovers(chromium: Browser, app_server: LiveServer) -> None:
+    log_path = app_server.app.extensions["access_log"].path
+    with sqlite3.connect(log_path) as conn:
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    try:
+        page, frame, _ = _open_in_ehr(chromium, app_server, PATIENT, "#vitals[data-state='error']")
+    finally:
+        with sqlite3.connect(log_path) as conn:
+            conn.execute("DROP TRIGGER refuse")
+    try:
+        status = frame.locator("#status")
+        assert "logg" in status.inner_text().lower()
+        assert frame.locator("section.vital").count() == 0
+        retry = status.locator("button")
+        retry.focus()
+        page.keyboard.press("Enter")
+        frame.wait_for_selector("#vitals[data-state='ready']", timeout=30000)
+        assert frame.locator("section.vital").count() >= 4
     finally:
         page.close()
