@@ -78,17 +78,3 @@ def test_jwks_publishes_every_key_in_use(vendor_app: LiveServer) -> None:
     assert sorted(k["kid"] for k in published) == sorted(k.kid for k in in_use)
     assert {k["alg"] for k in published} == {"RS384", "ES384"}
 
-
-def test_app_started_from_an_old_key_file_keeps_its_keys(tmp_path: Path) -> None:
-    """A key file from before rotation existed (a bare JWKS) still loads, every key signing and published."""
-    import json
-
-    from joserfc.jwk import RSAKey
-
-    from smart.keys import FILE_NAME, AppKeys
-
-    key = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS384"}, auto_kid=True)
-    (tmp_path / FILE_NAME).write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
-    keys = AppKeys.load_or_create(tmp_path)
-    assert keys.signing_key("RS384").kid == key.kid
-    assert [k["kid"] for k in keys.public_jwks()["keys"]] == [key.kid]
