@@ -88,7 +88,7 @@ def check_url(url: str, what: str, development: bool) -> str:
     parts = urlsplit(url.strip())
     try:
         host = (parts.hostname or "").lower()
-        parts.port
+        _ = parts.port  # a malformed port raises here
     except ValueError:
         host = ""
     if parts.scheme not in {"http", "https"} or not host or parts.username or parts.password or parts.query \
@@ -136,8 +136,8 @@ def validate(given: RegistrationInput, development: bool) -> Registration:
                           "client_secret needs --secret-env NAME: the name of the environment variable holding the secret.")
         if not ENV_NAME.match(secret_env):
             raise _refuse("bad_secret_env",
-                          f"--secret-env tar NAVNET på en miljøvariabel (store bokstaver, tall, _), ikke hemmeligheten selv.",
-                          f"--secret-env takes the NAME of an environment variable (capitals, digits, _), not the secret itself.")
+                          "--secret-env tar NAVNET på en miljøvariabel (store bokstaver, tall, _), ikke hemmeligheten selv.",
+                          "--secret-env takes the NAME of an environment variable (capitals, digits, _), not the secret itself.")
     elif secret_env:
         raise _refuse("secret_env_unused", "--secret-env brukes bare med client_secret.",
                       "--secret-env is only used with client_secret.")

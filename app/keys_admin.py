@@ -6,6 +6,7 @@ The rotation itself is `smart.keys.rotate`; this module applies the configured g
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -51,8 +52,6 @@ def cli_rotate(_args: argparse.Namespace) -> int:
 def cli_list(_args: argparse.Namespace) -> int:
     config = settings.load()
     app_keys = keys.AppKeys.load_or_create(Path(config["INSTANCE_PATH"]))
-    import time
-
     now = time.time()
     for key in app_keys.info():
         if key.retired is None:

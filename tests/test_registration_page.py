@@ -2,8 +2,6 @@
 in use."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
 from bs4 import BeautifulSoup
