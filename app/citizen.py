@@ -9,6 +9,7 @@ carry the CSRF token (app/csrf.py). JSON: `getAccessLog`, `listBlocks`, `createB
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from datetime import date
 from typing import Any
 
@@ -29,7 +30,8 @@ PAGE_SIZE = 25
 MAX_LIMIT = 200
 FHIR_JSON = "application/fhir+json"
 _FNR_TTL = 600.0
-_fnr_cache: dict[tuple[str, str], tuple[float, str]] = {}
+_FNR_CACHE_SIZE = 4096
+_fnr_cache: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
 
 
 class IdentityUnavailable(AppError):
@@ -70,6 +72,9 @@ def _me() -> tuple[Launch, blocking.Me]:
             raise IdentityUnavailable(exc.code) from exc
         fnr = lookup.national_id(patient)
         _fnr_cache[key] = (time.monotonic(), fnr)
+        _fnr_cache.move_to_end(key)
+        while len(_fnr_cache) > _FNR_CACHE_SIZE:
+            _fnr_cache.popitem(last=False)
     me = blocking.me_from(launch, fnr)
     _refuse_other_patients(launch, me)
     return launch, me
@@ -150,13 +155,18 @@ def blocks_page() -> str:
 
 
 def _render_blocks(launch: Launch, me: blocking.Me, error: AppError | None = None, typed: str = "") -> Any:
+    """The blocks page; after a change it confirms in one sentence what now holds, after a refusal it says why."""
     lang = current_lang()
-    done = {k: request.args[k] for k in ("placed", "lifted") if request.args.get(k)}
-    recent = {b.hpr: b for b in blocking.blocks_of(me, include_lifted=True)}
+    t = TEXT[lang]
+    confirm = ""
+    for key in ("placed", "lifted"):
+        hpr = request.args.get(key, "")
+        block = next((b for b in blocking.blocks_of(me, include_lifted=True) if b.hpr == hpr), None) if hpr else None
+        if block is not None:
+            confirm = t[key].format(who=f"{block.practitioner_name or '–'} (HPR {block.hpr})")
     body = render_template(
-        "blocks.html", t=TEXT[lang], lang=lang, other_lang="en" if lang == "nb" else "nb", launch=launch,
-        blocks=blocking.blocks_of(me), done=done, recent=recent, error=error, typed=typed,
-        when=log_view.when_text,
+        "blocks.html", t=t, lang=lang, other_lang="en" if lang == "nb" else "nb", launch=launch,
+        blocks=blocking.blocks_of(me), confirm=confirm, error=error, typed=typed, when=log_view.when_text,
     )
     return (body, error.status) if error else body
 

@@ -3,7 +3,9 @@ tests do not share the session-wide `app_server`). Import `citizen_pair` into a 
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlencode
 
 import pytest
@@ -20,25 +22,33 @@ FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
 HPR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.4"
 
 
-@pytest.fixture(scope="session")
-def citizen_pair(seeded_instance: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The app on 127.0.0.1 and the sandbox EHR on localhost, registered with each other, for the citizen tests."""
-    sandbox_folder = tmp_path_factory.mktemp("citizen-sandbox")
-    shutil.copy(seeded_instance / "sandbox.sqlite", sandbox_folder / "sandbox.sqlite")
-    app_folder = tmp_path_factory.mktemp("citizen-app")
+@contextmanager
+def app_pair(sandbox_db: Path, folder: Path, **app_config: object) -> Iterator[LiveServer]:
+    """The app on 127.0.0.1 and the sandbox EHR on localhost (a copy of `sandbox_db`), registered with each other;
+    `pair.url` is the app, `pair.sandbox` the sandbox. Run-time files go under `folder`."""
+    (folder / "sandbox").mkdir(parents=True, exist_ok=True)
+    (folder / "app").mkdir(parents=True, exist_ok=True)
+    shutil.copy(sandbox_db, folder / "sandbox" / "sandbox.sqlite")
     servers: dict[str, LiveServer] = {}
 
     def build_app(app_url: str):  # type: ignore[no-untyped-def]
         servers["sandbox"] = LiveServer(
-            lambda url: create_sandbox({"INSTANCE_PATH": str(sandbox_folder), "SECRET_KEY": TEST_SECRET,
+            lambda url: create_sandbox({"INSTANCE_PATH": str(folder / "sandbox"), "SECRET_KEY": TEST_SECRET,
                                         "SANDBOX_BASE_URL": url, "APP_BASE_URL": app_url}),
             host="127.0.0.1", public_host="localhost")
-        return create_app({"INSTANCE_PATH": str(app_folder), "SECRET_KEY": TEST_SECRET, "APP_BASE_URL": app_url,
-                           "SANDBOX_BASE_URL": servers["sandbox"].url})
+        return create_app({"INSTANCE_PATH": str(folder / "app"), "SECRET_KEY": TEST_SECRET, "APP_BASE_URL": app_url,
+                           "SANDBOX_BASE_URL": servers["sandbox"].url, **app_config})
 
     with LiveServer(build_app, host="127.0.0.1") as app, servers["sandbox"] as sandbox:
         app.sandbox = sandbox  # type: ignore[attr-defined]
         yield app
+
+
+@pytest.fixture(scope="session")
+def citizen_pair(seeded_instance: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """An app + sandbox pair for the citizen tests only."""
+    with app_pair(seeded_instance / "sandbox.sqlite", tmp_path_factory.mktemp("citizen-pair")) as pair:
+        yield pair
 
 
 def person() -> requests.Session:

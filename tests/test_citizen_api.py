@@ -281,3 +281,36 @@ def test_an_oversized_form_is_refused_before_anything_is_read(citizen_pair: Live
     api = browser.post(prefix + "api/blocks", data={"hpr": "1234567", "pad": "x" * 70_000}, headers={"X-CSRFToken": token})
     assert api.status_code == 413 and api.json()["error"]["message"]["en"]
     assert _blocks(browser, prefix) == []
+
+
+def test_the_citizen_gets_the_same_view_with_their_own_pages_and_no_clinician_parts(citizen_pair: LiveServer) -> None:
+    browser = person()
+    page = citizen_launch(browser, citizen_pair, "pas-10")
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert soup.select_one("#vitals")["data-audience"] == "citizen" and soup.select_one("#charts") is not None
+    links = {a.get_text(strip=True): a["href"] for a in soup.select("nav.citizen-nav a")}
+    assert set(links) == {"Målingene mine", "Innsynslogg", "Sperringer"}
+    assert all(href.startswith(base(page).removeprefix(citizen_pair.url)) for href in links.values())
+    assert soup.select_one("#hpr") is None and soup.select_one("#organization") is None
+    assert browser.get(base(page) + "api/vitals", timeout=60).json()["charts"]
+    english = BeautifulSoup(browser.get(base(page) + "blocks", params={"lang": "en"}).text, "html.parser")
+    assert english.select_one("#meaning").get_text(strip=True).startswith("A block means")
+
+
+def test_openapi_documents_the_citizen_operations(citizen_pair: LiveServer) -> None:
+    document = requests.get(citizen_pair.url + "/openapi.json").json()
+    operations = {op["operationId"]: (path, method) for path, item in document["paths"].items()
+                  for method, op in item.items()}
+    assert {"getVitals": ("/api/vitals", "get"), "getAccessLog": ("/api/access-log", "get"),
+            "listBlocks": ("/api/blocks", "get"), "createBlock": ("/api/blocks", "post"),
+            "deleteBlock": ("/api/blocks/{hpr}", "delete")}.items() <= operations.items()
+    refs = {ref.rsplit("/", 1)[-1] for ref in _refs(document["paths"])}
+    assert refs <= set(document["components"]["schemas"])
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
