@@ -1,6 +1,6 @@
 """The `pmd` command: `pmd demo` runs the sandbox EHR (and the app) offline on loopback; `pmd ehr …` registers
-EHRs, `pmd keys …` rotates the signing keys, `pmd admin hash-password` makes an admin credential. This module
-only wires argparse; each command's logic lives in its own module."""
+EHRs, `pmd keys …` rotates the signing keys, `pmd admin hash-password` makes an admin credential, `pmd log verify`
+checks the access log's hash chain. This module only wires argparse; each command's logic lives in its own module."""
 from __future__ import annotations
 
 import argparse
