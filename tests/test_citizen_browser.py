@@ -27,7 +27,7 @@ def _citizen_signs_in(context: BrowserContext, pair: LiveServer, problems: list[
     page.check(f"input[name=user][value='Patient/{PATIENT}']")
     page.click("form.signin button[type=submit]")
     page.click("form.consent button[value=approve]")
-    page.locator("section.vital .plot .main-svg").first.wait_for(timeout=30000)
+    page.locator("nav.citizen-nav").wait_for(timeout=30000)
     return page
 
 
