@@ -20,7 +20,10 @@ from typing import Callable
 
 import requests
 
+from app import lookup
 from app.access_log import AccessLog, Entry
+from smart.client import current_client
+from smart.context import Launch, User
 from smart.sandbox import create_sandbox
 from tests.citizen_steps import FNR_SYSTEM, app_pair, base, citizen_launch, clinician_launch, identifier, people, person
 from tests.conftest import TEST_SECRET
@@ -74,10 +77,6 @@ def _ok(response: requests.Response) -> requests.Response:
 @benchmark("lookups per second, with log writes")
 def lookups(bench: Bench) -> list[str]:
     """Whole lookups over HTTP (Patient read, block check, log write, Observations, charts), then the log path alone."""
-    from app import lookup
-    from smart.client import current_client
-    from smart.context import Launch, User
-
     pair = bench.pair
     browser = person()
     api = base(clinician_launch(browser, pair, "pas-01", "prac-01")) + "api/vitals"

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from app.access_log import AccessLog, AccessLogUnavailable, Entry
+from app import create_app, lookup
+from app.access_log import AccessLog, AccessLogUnavailable, Entry, _digest, migrations
+from smart.context import Launch, Organization, User
+from smart.registry import Registration
+from tests.conftest import TEST_SECRET
 
 
 @pytest.fixture()
@@ -113,12 +118,13 @@ def test_entries_under_either_key_are_merged_newest_first_without_duplicates(fre
 
 
 def test_filters_by_person_and_period(fresh_log: AccessLog) -> None:
-    from datetime import datetime, timezone
-
     jan = fresh_log.append(_lookup(hpr="1111111"), now=datetime(2026, 1, 10, 12, tzinfo=timezone.utc))
     feb = fresh_log.append(_lookup(hpr="2222222"), now=datetime(2026, 2, 10, 12, tzinfo=timezone.utc))
     mar = fresh_log.append(_lookup(hpr="1111111"), now=datetime(2026, 3, 10, 12, tzinfo=timezone.utc))
-    ids = lambda **kw: [r["id"] for r in fresh_log.for_patient("12345678901", **kw)]  # noqa: E731
+
+    def ids(**filters: str) -> list[int]:
+        return [r["id"] for r in fresh_log.for_patient("12345678901", **filters)]
+
     assert ids(actor_hpr="1111111") == [mar, jan]
     assert ids(since="2026-02-01T00:00:00.000+00:00") == [mar, feb]
     assert ids(until="2026-02-01T00:00:00.000+00:00") == [jan]
@@ -127,15 +133,11 @@ def test_filters_by_person_and_period(fresh_log: AccessLog) -> None:
 
 def test_entries_written_before_the_target_columns_still_verify(tmp_path: Path) -> None:
     """m003 added columns; rows written before it hold NULL there and must hash as they did when written."""
-    from app.access_log import migrations
-
     log = AccessLog(tmp_path / "old.sqlite")
     migrations.apply(log._db(), stop_before="m003_add_target")
     conn = log._db().conn
     old = {k: v for k, v in _lookup().__dict__.items() if k not in ("target_hpr", "target_name")}
     old.update(what='["8867-4"]', at="2025-06-01T10:00:00.000+00:00", prev_hash="0" * 64)
-    from app.access_log import _digest
-
     old["hash"] = _digest(old["prev_hash"], old)
     conn.execute(f"INSERT INTO access_log ({', '.join(old)}) VALUES ({', '.join('?' for _ in old)})", list(old.values()))
     log.migrate()
@@ -149,11 +151,6 @@ def test_eight_threads_of_500_lookups_give_4000_entries_and_an_intact_chain(tmp_
     The FHIR reads around it are left out: 4,000 HTTP lookups would take minutes on two cores and test the
     sandbox, not the log. `make bench` measures whole lookups per second.
     """
-    from app import create_app, lookup
-    from smart.context import Launch, Organization, User
-    from smart.registry import Registration
-    from tests.conftest import TEST_SECRET
-
     app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": TEST_SECRET})
     registration = Registration(issuer="http://ehr.test/fhir", client_id="pmd", name="Test EHR")
     errors: list[BaseException] = []
