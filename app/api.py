@@ -86,7 +86,7 @@ def get_vitals(extra: str) -> Response:
         lookup.write(lookup.entry_for(launch, outcome="refused", what=[], period=period,
                                       reason="another patient was requested"))
         raise WrongPatient()
-    body = lookup.vitals(fhir_session(), launch, _period(), current_lang())
+    body = lookup.vitals(fhir_session(), launch, _period(), current_lang(remember=False))
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,10 +8,12 @@ LANGS = ("nb", "en")
 _NORWEGIAN = ("nb", "no", "nn")
 
 
-def current_lang() -> str:
+def current_lang(remember: bool = True) -> str:
+    """The language of this response; a page's `?lang=` is remembered, an API call's is not."""
     asked = request.args.get("lang")
     if asked in LANGS:
-        session["lang"] = asked
+        if remember and session.get("lang") != asked:
+            session["lang"] = asked  # written only on change: every session write races other tabs' requests
         return asked
     remembered = session.get("lang") if session else None
     if remembered in LANGS:

@@ -42,6 +42,8 @@ def _headers(response: Response) -> Response:
     )
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"  # pages carry personal data; assets set their own caching
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return response

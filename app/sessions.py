@@ -54,6 +54,11 @@ class SessionStore:
                 {"key": _key(sid), "data": json.dumps(data), "expires_at": time.time() + lifetime}, pk="key"
             )
 
+    def touch(self, sid: str, lifetime: int) -> None:
+        """Slide the expiry without rewriting the data another request may just have changed."""
+        with self.db.conn:
+            self.db.execute(f"update {TABLE} set expires_at = ? where key = ?", [time.time() + lifetime, _key(sid)])
+
     def delete(self, sid: str) -> None:
         with self.db.conn:
             self.db.execute(f"delete from {TABLE} where key = ?", [_key(sid)])
@@ -119,11 +124,13 @@ class ServerSessionInterface(SessionInterface):
                 store.delete(session.sid)
                 response.delete_cookie(COOKIE_NAME, path="/", **attributes)
             return
-        if not (session.modified or not session.new):
+        lifetime = int(app.config["SESSION_LIFETIME"])
+        if not session.modified:
+            if not session.new:
+                store.touch(session.sid, lifetime)  # requests that only read must not overwrite others' writes
             return
         if session.new:
             store.purge_expired()
-        lifetime = int(app.config["SESSION_LIFETIME"])
         store.save(session.sid, dict(session), lifetime)
         # A browser-session cookie: the server decides expiry, so an expired session can be told apart from none.
         response.set_cookie(COOKIE_NAME, session.sid, path="/", **attributes)

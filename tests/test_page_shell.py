@@ -43,6 +43,7 @@ def test_security_headers_allow_framing_by_the_launching_ehr_only(page: requests
     assert csp["frame-ancestors"] == app_server.sandbox.url  # type: ignore[attr-defined]
     assert csp["script-src"] == "'self'" and csp["default-src"] == "'self'"
     assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"  # the page names the patient: never cached
     assert "Strict-Transport-Security" not in page.headers  # plain http on loopback: HSTS only on https
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import flask
 import pytest
 import requests
 
@@ -97,3 +98,23 @@ def test_idle_session_expires(fake_app_server: LiveServer, fake_ehr, tmp_path: P
         time.sleep(1.2)
         response = browser.get(f"{app.url}/")
     assert response.status_code == 401 and 'data-code="session_expired"' in response.text
+
+
+def test_a_request_that_only_reads_does_not_undo_what_another_request_wrote(tmp_path: Path) -> None:
+    """Two tabs: a slow read (the charts loading) ends after a launch in the other tab stored its state."""
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": TEST_SECRET})
+    interface = app.session_interface
+    with app.test_request_context("/"):
+        first = interface.open_session(app, flask.request)
+        first["lang"] = "nb"
+        interface.save_session(app, first, app.response_class())
+    cookie = {"HTTP_COOKIE": f"{COOKIE_NAME}={first.sid}"}
+    with app.test_request_context("/api/vitals", environ_base=cookie):
+        slow_read = interface.open_session(app, flask.request)
+        with app.test_request_context("/launch", environ_base=cookie):
+            launch = interface.open_session(app, flask.request)
+            launch["pending"] = {"state-1": {"iss": "x"}}
+            interface.save_session(app, launch, app.response_class())
+        interface.save_session(app, slow_read, app.response_class())
+    with app.test_request_context("/callback", environ_base=cookie):
+        assert interface.open_session(app, flask.request)["pending"] == {"state-1": {"iss": "x"}}
