@@ -63,3 +63,10 @@ def test_table_keeps_every_value_newest_first_with_bp_side_by_side() -> None:
     hr = table(CHARTS[0], series)
     assert [r["values"][0] for r in hr["rows"]] == ["72 /min", "71 /min", "70 /min"]
     assert hr["rows"][0]["performer"] == "Kari Nordmann"
+
+
+def test_every_figure_is_a_valid_plotly_figure() -> None:
+    import plotly.graph_objects as go
+
+    for chart in figures(_series()):
+        go.Figure(chart["figure"])  # raises on any property plotly.js does not know
