@@ -184,6 +184,56 @@ def log_page(bench: Bench) -> list[str]:
     return lines
 
 
+@benchmark("vitals shaping: normalise, charts and tables per 1,000 Observations")
+def shaping(bench: Bench) -> list[str]:
+    """The app's own work on what the FHIR server returned, for a 90-day patient and the dense year.
+
+    It should grow with the number of Observations and no faster: the per-1,000 cost of the dense year over the
+    90-day patient's is printed as a ratio (goal ≤ 1.5); drawing is capped, tables keep every value.
+    """
+    from app import charts
+    from app.vitals import normalise
+    from smart.sandbox import search
+    from smart.sandbox.db import connect
+    from smart.sandbox.store import FhirStore
+    from smart.sandbox.synthetic import DENSE_PATIENT_ID
+
+    seed = bench.folder / "dense-seed"
+    create_sandbox({"INSTANCE_PATH": str(seed), "SECRET_KEY": TEST_SECRET})
+    db = connect(seed / "sandbox.sqlite")
+    try:
+        store = FhirStore(db)
+
+        def everything(patient: str) -> list[dict]:
+            found, offset = [], 0
+            while True:
+                page = store.search("Observation", search.parse(
+                    "Observation", [("patient", patient), ("_count", "1000"), ("_offset", str(offset))]))
+                found += page.resources
+                offset += 1000
+                if offset >= page.total:
+                    return found
+
+        small, dense = everything("pas-01"), everything(DENSE_PATIENT_ID)
+    finally:
+        db.conn.close()
+
+    def shape(observations: list[dict]) -> None:
+        series = normalise(observations)
+        charts.figures(series)
+        for chart in charts.CHARTS:
+            charts.table(chart, series)
+
+    small_ms, dense_ms = _median_ms(lambda: shape(small), 7), _median_ms(lambda: shape(dense), 3)
+    per_small, per_dense = small_ms / len(small) * 1000, dense_ms / len(dense) * 1000
+    ratio = per_dense / per_small
+    return [
+        f"90-day patient: {len(small):6,} Observations in {small_ms:7.1f} ms ({per_small:6.1f} ms per 1,000)",
+        f"dense year:     {len(dense):6,} Observations in {dense_ms:7.1f} ms ({per_dense:6.1f} ms per 1,000)",
+        f"ratio per 1,000, dense / 90-day: {ratio:.2f} (goal ≤ {PAGE_RATIO_GOAL}) {'OK' if ratio <= PAGE_RATIO_GOAL else 'OVER'}",
+    ]
+
+
 def main(argv: list[str]) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request would drown the figures
     chosen = [(name, func) for name, func in BENCHMARKS if not argv or any(a in name for a in argv)]
