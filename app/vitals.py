@@ -15,13 +15,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from app import units
+from app import references, units
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
-HPR = "urn:oid:2.16.578.1.12.4.1.4.4"
-ORGNR = "urn:oid:2.16.578.1.12.4.1.4.101"
-RESH = "urn:oid:2.16.578.1.12.4.1.4.102"
 OSLO = ZoneInfo("Europe/Oslo")
 
 # FHIR R4 observation-status: only these carry a result a clinician may act on.
@@ -211,9 +208,9 @@ def _points(obs: dict, obs_id: str | None, lookup: Mapping[str, str], skips: lis
     time = _effective(obs)
     contained = {r["id"]: r for r in _list(obs.get("contained"))
                  if isinstance(r, dict) and isinstance(r.get("id"), str)}
-    who, org = _performers(obs.get("performer"), lookup, contained)
+    who, org = references.performers(obs.get("performer"), lookup, contained)
     context = dict(observation_id=obs_id, performer=who, organisation=org,
-                   device=_describe(obs.get("device"), lookup, contained), status=status)
+                   device=references.describe(obs.get("device"), lookup, contained), status=status)
     if keys and not panel:
         (key,) = keys
         return [(key, Point(time, _value(obs, VITALS[key]), VITALS[key].unit, **context))]
@@ -289,69 +286,6 @@ def _effective(obs: dict) -> datetime:
         raise _Unusable("imprecise_time" if isinstance(text, str) and _PARTIAL.fullmatch(text) else "bad_time",
                         str(text))
     return instant
-
-
-_REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
-_IDENTIFIER_LABELS = {HPR: "HPR-nr. {}", ORGNR: "org.nr. {}", RESH: "RESH-id {}"}
-
-
-def _performers(refs: Any, lookup: Mapping[str, str], contained: dict) -> tuple[str | None, str | None]:
-    """Who measured and the responsible organisation, from Observation.performer."""
-    people, organisations = [], []
-    for ref in refs if isinstance(refs, list) else []:
-        name = _describe(ref, lookup, contained)
-        if name:
-            (organisations if _is_organisation(ref, contained) else people).append(name)
-    return (", ".join(people) or None, ", ".join(organisations) or None)
-
-
-def _is_organisation(ref: dict, contained: dict) -> bool:
-    reference = ref.get("reference") if isinstance(ref.get("reference"), str) else ""
-    match = _REFERENCE.search(reference)
-    kind = ref.get("type") or (match.group(1) if match else None)
-    if reference.startswith("#") and reference[1:] in contained:
-        kind = contained[reference[1:]].get("resourceType")
-    identifier = ref.get("identifier") if isinstance(ref.get("identifier"), dict) else {}
-    return kind == "Organization" or (kind is None and identifier.get("system") in (ORGNR, RESH))
-
-
-def _describe(ref: Any, lookup: Mapping[str, str], contained: dict) -> str | None:
-    """A reference as text: its display, else a name the caller or a contained resource gives, else the reference."""
-    if not isinstance(ref, dict):
-        return None
-    if isinstance(ref.get("display"), str) and ref["display"].strip():
-        return ref["display"].strip()
-    reference = ref.get("reference")
-    if isinstance(reference, str) and reference:
-        match = _REFERENCE.search(reference)
-        relative = f"{match.group(1)}/{match.group(2)}" if match else reference
-        if reference.startswith("#"):
-            named = _name_of(contained.get(reference[1:]))
-            if named:
-                return named
-        return lookup.get(reference) or lookup.get(relative) or reference
-    identifier = ref.get("identifier")
-    if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
-        system = identifier.get("system") if isinstance(identifier.get("system"), str) else None
-        value = identifier["value"]
-        return lookup.get(f"{system}|{value}") or _IDENTIFIER_LABELS.get(system, "{}").format(value)
-    return None
-
-
-def _name_of(resource: Any) -> str | None:
-    if not isinstance(resource, dict):
-        return None
-    if isinstance(resource.get("name"), str):
-        return resource["name"]
-    for name in _list(resource.get("name")):
-        if isinstance(name, dict):
-            parts = [name.get("text")] if isinstance(name.get("text"), str) else [
-                *_list(name.get("given")), name.get("family")]
-            return " ".join(p for p in parts if isinstance(p, str) and p.strip()) or None
-    for name in _list(resource.get("deviceName")):
-        if isinstance(name, dict) and isinstance(name.get("name"), str) and name["name"].strip():
-            return name["name"]
-    return None
 
 
 def _without_duplicates(points: list[Point], skips: list[Skip]) -> list[Point]:

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
+from app.identifiers import HPR, ORGNR
 from app.units import UCUM
-from app.vitals import (
-    HPR, LOINC, ORGNR, SNOMED, VITALS, Point, ago, last_measured, normalise, oslo,
-)
+from app.vitals import LOINC, SNOMED, VITALS, Point, ago, last_measured, normalise, oslo
 
 WHEN = "2026-11-20T07:15:00Z"
 UTC_WHEN = datetime(2026, 11, 20, 7, 15, tzinfo=timezone.utc)
