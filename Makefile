@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/pmd demo
 
 test: $(STAMP) browser
+	$(BIN)/ruff check app smart tests
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

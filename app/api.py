@@ -6,7 +6,6 @@ A request that names any other patient, in any place, is refused (403) and the a
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 

@@ -8,13 +8,14 @@ All SQL of this store lives here (SQLite through sqlite-utils, with migrations).
 from __future__ import annotations
 
 import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 import sqlite_utils
+
+from app.db import PerThread
 from sqlite_utils.migrations import Migrations
 
 if TYPE_CHECKING:
@@ -88,15 +89,8 @@ class BlockStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._local = threading.local()
+        self._db = PerThread(path)
 
-    def _db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            db = self._local.db = sqlite_utils.Database(conn)
-        return db
 
     def migrate(self) -> None:
         migrations.apply(self._db())

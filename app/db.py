@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import sqlite_utils
@@ -31,3 +32,20 @@ def _close(_exc: BaseException | None = None) -> None:
 
 def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close)
+
+
+class PerThread:
+    """One autocommit connection (WAL) per thread to a store's own SQLite file: for stores used from request
+    threads, the CLI and background work alike, whose writes take their own `BEGIN IMMEDIATE`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+
+    def __call__(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            db = self._local.db = sqlite_utils.Database(conn)
+        return db
