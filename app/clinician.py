@@ -15,7 +15,8 @@ from flask import Blueprint, Response, current_app, render_template
 from app import lookup
 from app.citizen_text import TEXT as CITIZEN_TEXT
 from app.i18n import current_lang
-from smart.context import current_launch, fhir_session
+from smart.client import current_client
+from smart.context import current_launch, request_handle, fhir_session
 
 bp = Blueprint("clinician", __name__)
 
@@ -46,6 +47,8 @@ def index() -> str:
     A professional the patient has blocked gets the refusal page at once (logged), not an empty shell; a citizen
     gets the same charts plus links to their access log and blocks.
     """
+    if request_handle() is None:
+        return start()
     launch = current_launch()
     lang = current_lang()
     citizen = launch.user.kind == "citizen"
@@ -53,6 +56,14 @@ def index() -> str:
         lookup.check_access(fhir_session(), launch)
     return render_template("clinician.html", launch=launch, lang=lang, t=TEXT[lang], citizen=citizen,
                            nav=CITIZEN_TEXT[lang] if citizen else None, other_lang="en" if lang == "nb" else "nb")
+
+
+def start() -> str:
+    """Where a visitor without a launch begins: professionals from their EHR, citizens by signing in at one of
+    the registered EHRs (a standalone launch, SMART App Launch 2.2 "Standalone Launch")."""
+    lang = current_lang()
+    ehrs = [r for r in current_client().registry.all() if r.match == "exact"]
+    return render_template("start.html", lang=lang, ehrs=ehrs, other_lang="en" if lang == "nb" else "nb")
 
 
 @bp.get("/smart-style.css")

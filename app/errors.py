@@ -172,7 +172,7 @@ def render_error(error: AppError) -> Response:
         body.update(error.facts)
         response = jsonify({"error": body})
     else:
-        response = Response(render_template("error.html", error=error), mimetype="text/html")
+        response = Response(render_template("error.html", error=error, home_url="/"), mimetype="text/html")
     response.status_code = error.status
     response.headers["Cache-Control"] = "no-store"
     return response

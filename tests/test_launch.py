@@ -259,12 +259,26 @@ def test_invalid_id_token_is_refused(fake_app_server: LiveServer, fake_ehr, brow
     response = _launch(browser, fake_app_server.url, fake_ehr.issuer("jwt-rs"))
     assert response.status_code == 502
     assert _error_code(response) == "invalid_id_token"
-    home = browser.get(f"{fake_app_server.url}/", allow_redirects=False)
-    assert home.status_code == 401
+    home = BeautifulSoup(browser.get(f"{fake_app_server.url}/", allow_redirects=False).text, "html.parser")
+    assert home.select_one("section.start") is not None and home.select_one("#vitals") is None  # no launch kept
 
 
-def test_unlaunched_visit_is_told_to_launch(fake_app_server: LiveServer, browser) -> None:
-    response = browser.get(f"{fake_app_server.url}/")
+def test_unlaunched_visit_gets_the_start_page_with_sign_in_per_registered_ehr(
+        app_server: LiveServer, browser) -> None:
+    response = browser.get(f"{app_server.url}/")
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert response.status_code == 200 and soup.select_one("#vitals") is None
+    link = soup.select_one(".signin a")["href"]
+    assert urlsplit(link).path == "/launch"
+    assert parse_qs(urlsplit(link).query) == {"iss": [app_server.sandbox.url + "/fhir"]}
+    signin = browser.get(app_server.url + link, allow_redirects=False)
+    authorize = urlsplit(signin.headers["Location"])
+    assert parse_qs(authorize.query)["scope"][0].split()[0:1] != ["launch"]  # standalone: no EHR launch
+    assert "launch/patient" in parse_qs(authorize.query)["scope"][0].split()
+
+
+def test_a_missing_launch_in_the_path_is_told_to_launch(fake_app_server: LiveServer, browser) -> None:
+    response = browser.get(f"{fake_app_server.url}/l/{'A' * 32}/")
     assert response.status_code == 401 and _error_code(response) == "not_launched"
 
 

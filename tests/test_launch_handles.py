@@ -95,11 +95,20 @@ def test_the_x_launch_header_names_the_launch_for_scripts(
     assert response.status_code == 200 and response.json()["patient"]["id"] == PATIENT_A
 
 
-@pytest.mark.parametrize("path", ["/", "/api/vitals", "/smart-style.css"])
+@pytest.mark.parametrize("path", ["/api/vitals", "/smart-style.css"])
 def test_without_a_handle_nothing_is_served_even_after_launches(
         two_launches, browser: requests.Session, app_server: LiveServer, path: str) -> None:
     response = browser.get(app_server.url + path)
     assert response.status_code == 401 and _error_code(response) == "not_launched"
+    assert PATIENT_A not in response.text and PATIENT_B not in response.text
+
+
+def test_without_a_handle_the_root_is_the_start_page_with_no_patient(
+        two_launches, browser: requests.Session, app_server: LiveServer) -> None:
+    response = browser.get(app_server.url + "/")
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert response.status_code == 200 and soup.select_one("section.start") is not None
+    assert soup.select_one("#vitals") is None
     assert PATIENT_A not in response.text and PATIENT_B not in response.text
 
 
@@ -131,6 +140,10 @@ def test_a_forged_handle_is_refused(two_launches, browser: requests.Session, app
     for response in (browser.get(f"{app_server.url}/l/{handle}/"),
                      browser.get(f"{app_server.url}/l/{handle}/api/vitals"),
                      browser.get(f"{app_server.url}/api/vitals", headers={"X-Launch": handle})):
+        assert PATIENT_A not in response.text and PATIENT_B not in response.text
+        if response.url == f"{app_server.url}/":  # `/l/../` is `/` once the client resolves the dot segment
+            assert BeautifulSoup(response.text, "html.parser").select_one("section.start") is not None
+            continue
         assert response.status_code == 401 and _error_code(response) == "not_launched"
         assert "<script>" not in response.text
 

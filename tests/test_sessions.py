@@ -81,12 +81,12 @@ def test_cookie_attributes_by_origin(base: str, secure: bool) -> None:
 def test_session_id_changes_at_sign_in(fake_app_server: LiveServer, fake_ehr, browser) -> None:
     browser.get(f"{fake_app_server.url}/launch", params={"iss": fake_ehr.issuer("jwt-rs")}, allow_redirects=False)
     before = browser.cookies.get(COOKIE_NAME)
-    browser.get(f"{fake_app_server.url}/launch", params={"iss": fake_ehr.issuer("jwt-rs")})
+    page = browser.get(f"{fake_app_server.url}/launch", params={"iss": fake_ehr.issuer("jwt-rs")})
     after = browser.cookies.get(COOKIE_NAME)
     assert before and after and before != after
     with requests.Session() as attacker:
         attacker.get(f"{fake_app_server.url}/")  # no cookie of its own
-        response = attacker.get(f"{fake_app_server.url}/", headers={"Cookie": f"{COOKIE_NAME}={before}"})
+        response = attacker.get(page.url, headers={"Cookie": f"{COOKIE_NAME}={before}"})
     assert response.status_code == 401 and 'data-code="session_expired"' in response.text
 
 
@@ -94,9 +94,10 @@ def test_idle_session_expires(fake_app_server: LiveServer, fake_ehr, tmp_path: P
     config = {"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": TEST_SECRET, "SESSION_LIFETIME": 1,
               "EHRS_FILE": fake_app_server.app.config["EHRS_FILE"]}
     with LiveServer(lambda url: create_app({**config, "APP_BASE_URL": url})) as app:
-        assert browser.get(f"{app.url}/launch", params={"iss": fake_ehr.issuer("jwt-rs")}).status_code == 200
+        page = browser.get(f"{app.url}/launch", params={"iss": fake_ehr.issuer("jwt-rs")})
+        assert page.status_code == 200
         time.sleep(1.2)
-        response = browser.get(f"{app.url}/")
+        response = browser.get(page.url)
     assert response.status_code == 401 and 'data-code="session_expired"' in response.text
 
 
