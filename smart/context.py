@@ -97,7 +97,12 @@ def _stored_launch() -> StoredLaunch:
 def launched_issuer() -> str | None:
     """The issuer of the request's launch, also when it has expired (for headers); None when there is none."""
     stored = _lookup()
-    return stored.data.get("iss") if stored else None
+    if stored:
+        return stored.data.get("iss")
+    handle = request_handle()
+    if handle and HANDLE_PATTERN.match(handle) and getattr(session, "stale", False):
+        return LaunchStore(get_db()).issuer_of(handle)  # the session is gone, the EHR's frame is not
+    return None
 
 
 def remember_launch(data: dict[str, Any]) -> str:

@@ -92,6 +92,12 @@ class LaunchStore:
             return None
         return StoredLaunch(handle, json.loads(rows[0]["data"]), rows[0]["expires_at"])
 
+    def issuer_of(self, handle: str) -> str | None:
+        """Only the EHR a handle was launched from, whoever asks: enough to let that EHR frame the page that
+        tells a user whose whole session expired to launch again, and nothing about the patient or user."""
+        rows = list(self.db.query(f"select data from {TABLE} where key = ?", [_key(handle)]))
+        return json.loads(rows[0]["data"]).get("iss") if rows else None
+
     def touch(self, launch: StoredLaunch, lifetime: int) -> None:
         """Slide the expiry of a launch in use (written at most once a minute)."""
         expires_at = time.time() + lifetime

@@ -88,3 +88,19 @@ def test_banner_is_asked_for_when_the_ehr_does_not_show_one(page: requests.Respo
     assert body["patient"]["name"] and body["patient"]["birth_date_text"].count(".") == 2
     masked = body["patient"]["fnr_masked"]
     assert len(masked) == 11 and masked[:6].isdigit() and "*" in masked[6:]
+
+
+def test_an_expired_session_is_told_to_launch_again_inside_the_ehr_frame(
+        page: requests.Response, browser: requests.Session, app_server: LiveServer) -> None:
+    browser.cookies.clear()
+    browser.cookies.set("pmd_session", "expired-long-ago", domain="127.0.0.1", path="/")
+    again = browser.get(page.url)
+    assert again.status_code == 401 and 'data-code="session_expired"' in again.text
+    assert _csp(again)["frame-ancestors"] == app_server.sandbox.url  # type: ignore[attr-defined]
+    assert "pas-03" not in again.text
+
+
+def test_a_forged_handle_gets_no_framing(browser: requests.Session, app_server: LiveServer) -> None:
+    browser.cookies.set("pmd_session", "expired-long-ago", domain="127.0.0.1", path="/")
+    response = browser.get(f"{app_server.url}/l/{'A' * 32}/")
+    assert response.status_code == 401 and _csp(response)["frame-ancestors"] == "'none'"
