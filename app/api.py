@@ -40,13 +40,13 @@ class WrongPatient(AppError):
     todo_nb, todo_en = "Start appen fra den andre pasientens journal.", "Launch the app from the other patient's record."
 
 
-def _named_patients(extra_path: str) -> list[str]:
+def named_patients(extra_path: str = "", keys: frozenset[str] | set[str] = PATIENT_KEYS) -> list[str]:
     """Every patient the request names: query, form or JSON body, headers, extra path segments."""
-    named = [v for k, v in request.args.items(multi=True) if k.lower() in PATIENT_KEYS]
-    named += [v for k, v in request.form.items(multi=True) if k.lower() in PATIENT_KEYS]
+    named = [v for k, v in request.args.items(multi=True) if k.lower() in keys]
+    named += [v for k, v in request.form.items(multi=True) if k.lower() in keys]
     body = request.get_json(silent=True) if request.is_json else None
     if isinstance(body, dict):
-        named += [str(v) for k, v in body.items() if k.lower() in PATIENT_KEYS]
+        named += [str(v) for k, v in body.items() if k.lower() in keys]
     named += [request.headers[h] for h in PATIENT_HEADERS if h in request.headers]
     if extra_path:
         named.append(extra_path)
@@ -79,7 +79,7 @@ def _period() -> lookup.Period:
 def get_vitals(extra: str) -> Response:
     """operationId getVitals: the launched patient's vital signs, charts and every value."""
     launch = current_launch()
-    others = [v for v in _named_patients(extra) if not _own(v, launch.patient_id)]
+    others = [v for v in named_patients(extra) if not _own(v, launch.patient_id)]
     if others:
         period = lookup.Period(None, None)
         lookup.write(lookup.entry_for(launch, outcome="refused", what=[], period=period,

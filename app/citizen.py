@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 
 from app import blocking, fhir_export, log_view, lookup
 from app.access_log import current_log
-from app.api import PATIENT_HEADERS, PATIENT_KEYS, BadParameter, WrongPatient
+from app.api import PATIENT_KEYS, BadParameter, WrongPatient, named_patients
 from app.citizen_text import TEXT
 from app.errors import AppError
 from app.fhir_reader import FhirReadError, read_resource
@@ -45,13 +45,7 @@ class IdentityUnavailable(AppError):
 
 def _refuse_other_patients(launch: Launch, me: blocking.Me) -> None:
     """Any parameter, form field, JSON member or header naming a patient must name the citizen themself."""
-    keys = PATIENT_KEYS | {"patient_ref", "patient_identifier", "patient-identifier"}
-    named = [v for k, v in request.args.items(multi=True) if k.lower() in keys]
-    named += [v for k, v in request.form.items(multi=True) if k.lower() in keys]
-    body = request.get_json(silent=True) if request.is_json else None
-    if isinstance(body, dict):
-        named += [str(v) for k, v in body.items() if k.lower() in keys]
-    named += [request.headers[h] for h in PATIENT_HEADERS if h in request.headers]
+    named = named_patients(keys=PATIENT_KEYS | {"patient_ref", "patient_identifier", "patient-identifier"})
     own = {launch.patient_id, me.patient_identifier, me.patient_ref} - {""}
     if any(value.rsplit("/", 1)[-1] not in own and value not in own for value in named):
         raise WrongPatient()
