@@ -99,6 +99,7 @@ def figure(chart: Chart, series: VitalSeries, lang: str = "nb", x_range: tuple[s
         "xaxis": xaxis, "yaxis": {"title": {"text": VITALS[chart.vitals[0]].unit_display}, "gridcolor": "#eee",
                                   "fixedrange": True},
         "shapes": shapes,
+        "separators": ", " if lang == "nb" else ". ",  # decimal comma and thin thousands space in bokmål
     }
     return {"data": data, "layout": layout}
 

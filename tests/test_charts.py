@@ -31,6 +31,7 @@ def test_points_are_placed_in_oslo_time_and_hover_names_who_and_what() -> None:
     assert trace["x"][0] == "2026-07-01 08:00:00"  # 06:00 UTC is 08:00 in Oslo in summer
     assert trace["customdata"][0] == ["01.07.2026 kl. 08:00", "Kari Nordmann", "Asker kommune", "Omron M7"]
     assert "Målt av" in trace["hovertemplate"]
+    assert figures(_series())[0]["figure"]["layout"]["separators"] == ", "  # 37,2 in bokmål
     assert "Measured by" in figures(_series(), lang="en")[0]["figure"]["data"][0]["hovertemplate"]
 
 
