@@ -13,7 +13,7 @@ from typing import Sequence
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from app import log_admin
+from app import log_admin, serve
 
 
 def _check_free(port: int, flag: str) -> None:
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ehr_commands(sub)
     _key_commands(sub)
     log_admin.add_commands(sub)
+    serve.add_commands(sub)
     return parser
 
 
