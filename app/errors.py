@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request, session
+from flask.sessions import NullSession
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,20 @@ class UserUnknown(AppError):
     todo_en = "Launch the app again. If it persists, contact the EHR's support."
 
 
+class CitizenNotPatient(AppError):
+    """A citizen (`fhirUser` a Patient) launched for a patient record other than their own on the launching EHR."""
+
+    status = 403
+    code = "citizen_not_patient"
+    title_nb, title_en = "Bare dine egne målinger", "Only your own measurements"
+    message_nb = ("Du logget inn som pasient, men journalsystemet ga appen en annen pasientjournal enn din egen. "
+                  "Appen viser innbyggere bare deres egne opplysninger. Ingenting er vist.")
+    message_en = ("You signed in as a patient, but the EHR gave the app another patient record than your own. "
+                  "The app only shows citizens their own data. Nothing was shown.")
+    todo_nb = "Logg inn på nytt og velg din egen journal. Kontakt brukerstøtte for journalsystemet hvis det skjer igjen."
+    todo_en = "Sign in again and choose your own record. Contact the EHR's support if it happens again."
+
+
 class SessionExpired(AppError):
     status = 401
     code = "session_expired"
@@ -171,6 +186,8 @@ def render_error(error: AppError) -> Response:
         body: dict[str, Any] = {"code": error.code, "message": error.message()}
         body.update(error.facts)
         response = jsonify({"error": body})
+    elif isinstance(session, NullSession):  # sessionless paths (assets): no page, it would need a CSRF token
+        response = Response(f"{error.title_en} / {error.title_nb}\n", mimetype="text/plain")
     else:
         response = Response(render_template("error.html", error=error, home_url="/"), mimetype="text/html")
     response.status_code = error.status

@@ -20,6 +20,7 @@ from flask import Blueprint, Response, jsonify, redirect, request, session
 
 from app.errors import (
     AuthorizationDenied,
+    CitizenNotPatient,
     IdTokenInvalid,
     MissingParameter,
     SessionExpired,
@@ -126,8 +127,8 @@ def callback() -> Response:
     )
     user = _resolve_user(claims, registration.issuer, token["access_token"], client.timeout)
     context = {name: token[name] for name in CONTEXT_PARAMS if name in token}
-    if not context.get("patient") and user["kind"] == "citizen":
-        context["patient"] = split_reference(user["reference"], registration.issuer)[1]
+    if user["kind"] == "citizen":
+        context["patient"] = _own_patient(user["reference"], registration.issuer, context.get("patient"))
     session.rotate()  # type: ignore[attr-defined]
     handle = remember_launch({
         "iss": registration.issuer,
@@ -139,6 +140,15 @@ def callback() -> Response:
         "launched_at": int(time.time()),
     })
     return redirect(launch_path(handle), code=302)
+
+
+def _own_patient(fhir_user: str, fhir_base: str, context_patient: Any) -> str:
+    """A citizen's patient is their own Patient on the launching EHR (docs/citizen.md): a `fhirUser` on another
+    server, or a token `patient` naming someone else, is refused rather than shown."""
+    _rtype, rid, local = split_reference(fhir_user, fhir_base)
+    if not local or (context_patient and str(context_patient) != rid):
+        raise CitizenNotPatient()
+    return rid
 
 
 def _resolve_user(claims: dict[str, Any], fhir_base: str, access_token: str, timeout: float) -> dict[str, Any]:

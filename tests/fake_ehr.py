@@ -38,10 +38,13 @@ ORGANIZATION = {
     "name": "Bydel Legekontor",
 }
 PATIENT = {"resourceType": "Patient", "id": PATIENT_ID, "name": [{"family": "Hansen", "given": ["Ola"]}]}
+OTHER_PATIENT = {"resourceType": "Patient", "id": "pat-2", "name": [{"family": "Hansen", "given": ["Per"]}]}
 DEFAULTS: dict[str, Any] = {
     "token_error": None,  # (status, json body) to answer the token endpoint with
     "id_token": "good",  # good | missing | bad_signature | wrong_nonce | wrong_aud | wrong_iss | expired | no_fhir_user
     "fhir_user": "relative",  # relative | absolute | elsewhere (absolute on another server) | unknown
+    # | patient (the launched Patient signs in) | other_patient (Patient/pat-2) | patient_elsewhere (on another server)
+    "context_patient": PATIENT_ID,  # `patient` in the token response (None: none sent)
     "expires_in": 3600,
     "refresh_returns_refresh_token": True,
     "granted_scope": None,  # None: echo the requested scope
@@ -148,7 +151,9 @@ class FakeEhr:
         if grant is None or _s256(request.form.get("code_verifier", "")) != grant.get("code_challenge"):
             return jsonify({"error": "invalid_grant", "error_description": "bad code or code_verifier"}), 400
         body = self._tokens(grant.get("scope", ""))
-        body.update({"patient": PATIENT_ID, "need_patient_banner": False, "smart_style_url": f"{self.url}/style.json"})
+        body.update({"need_patient_banner": False, "smart_style_url": f"{self.url}/style.json"})
+        if self.behaviour["context_patient"]:
+            body["patient"] = self.behaviour["context_patient"]
         if self.behaviour["intent"]:
             body["intent"] = self.behaviour["intent"]
         id_token = self._id_token(ehr, grant.get("nonce", ""))
@@ -184,6 +189,12 @@ class FakeEhr:
             fhir_user = "https://directory.example/fhir/Practitioner/prac-1"
         elif self.behaviour["fhir_user"] == "unknown":
             fhir_user = "Practitioner/nobody"
+        elif self.behaviour["fhir_user"] == "patient":
+            fhir_user = f"Patient/{PATIENT_ID}"
+        elif self.behaviour["fhir_user"] == "other_patient":
+            fhir_user = "Patient/pat-2"
+        elif self.behaviour["fhir_user"] == "patient_elsewhere":
+            fhir_user = f"https://directory.example/fhir/Patient/{PATIENT_ID}"
         claims = {
             "iss": "https://elsewhere.example/fhir" if fault == "wrong_iss" else self.issuer(ehr),
             "aud": "someone-else" if fault == "wrong_aud" else CLIENT_ID,
@@ -201,7 +212,7 @@ class FakeEhr:
     def read(self, ehr: str, rtype: str, rid: str) -> Response:
         if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.access_tokens:
             return jsonify({"resourceType": "OperationOutcome"}), 401
-        for resource in (PRACTITIONER, ORGANIZATION, PATIENT, ROLE):
+        for resource in (PRACTITIONER, ORGANIZATION, PATIENT, OTHER_PATIENT, ROLE):
             if resource["resourceType"] == rtype and resource["id"] == rid:
                 return jsonify(resource)
         return jsonify({"resourceType": "OperationOutcome"}), 404
