@@ -102,9 +102,13 @@ class UserResolver:
         user["role"] = _codeable_text(role.get("code") or [])
         user["organization"] = self._organization(role)
         practitioner_ref = (role.get("practitioner") or {}).get("reference", "")
-        if practitioner_ref.startswith("Practitioner/"):
-            practitioner = self._read("Practitioner", practitioner_ref.split("/", 1)[1]) or {}
-            user["reference"] = practitioner_ref
+        try:
+            rtype, rid, local = split_reference(practitioner_ref, self.base) if practitioner_ref else ("", "", False)
+        except UserUnknown:
+            rtype, rid, local = "", "", False
+        if rtype == "Practitioner" and local:  # relative or absolute on this server: its HPR number is what blocks name
+            practitioner = self._read("Practitioner", rid) or {}
+            user["reference"] = f"Practitioner/{rid}"
             user["name"] = human_name(practitioner)
             user["hpr"] = identifier(practitioner, HPR_SYSTEM)
         return user

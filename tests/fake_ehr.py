@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "token_error": None,  # (status, json body) to answer the token endpoint with
     "id_token": "good",  # good | missing | bad_signature | wrong_nonce | wrong_aud | wrong_iss | expired | no_fhir_user
     "fhir_user": "relative",  # relative | absolute | elsewhere (absolute on another server) | unknown
+    # | role_absolute (a PractitionerRole naming its Practitioner by absolute URL)
     # | patient (the launched Patient signs in) | other_patient (Patient/pat-2) | patient_elsewhere (on another server)
     "context_patient": PATIENT_ID,  # `patient` in the token response (None: none sent)
     "expires_in": 3600,
@@ -189,6 +190,8 @@ class FakeEhr:
             fhir_user = "https://directory.example/fhir/Practitioner/prac-1"
         elif self.behaviour["fhir_user"] == "unknown":
             fhir_user = "Practitioner/nobody"
+        elif self.behaviour["fhir_user"] == "role_absolute":
+            fhir_user = "PractitionerRole/role-abs"
         elif self.behaviour["fhir_user"] == "patient":
             fhir_user = f"Patient/{PATIENT_ID}"
         elif self.behaviour["fhir_user"] == "other_patient":
@@ -212,6 +215,8 @@ class FakeEhr:
     def read(self, ehr: str, rtype: str, rid: str) -> Response:
         if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.access_tokens:
             return jsonify({"resourceType": "OperationOutcome"}), 401
+        if rtype == "PractitionerRole" and rid == "role-abs":
+            return jsonify({**ROLE, "id": rid, "practitioner": {"reference": f"{self.issuer(ehr)}/Practitioner/prac-1"}})
         for resource in (PRACTITIONER, ORGANIZATION, PATIENT, OTHER_PATIENT, ROLE):
             if resource["resourceType"] == rtype and resource["id"] == rid:
                 return jsonify(resource)

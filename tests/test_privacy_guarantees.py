@@ -42,3 +42,26 @@ def test_a_citizen_is_never_launched_for_another_patient(fake_app_server: LiveSe
     assert page.status_code == 403 and _error_code(page) == "citizen_not_patient"
     assert "/l/" not in page.url and "Ola" not in page.text
     assert fake_ehr.seen(f"/Patient/{PATIENT_ID}") == []  # nothing of the other patient was read
+
+
+def test_a_block_holds_for_a_professional_whose_role_names_them_by_absolute_url(
+        fake_app_server: LiveServer, fake_ehr, browser) -> None:
+    """fhirUser is a PractitionerRole whose `practitioner` is an absolute reference on the same server: the HPR
+    number is still read, so the session shows it and the patient's block on that number holds."""
+    iss = fake_ehr.issuer("jwt-rs")
+    patient_ref = f"{iss}/Patient/{PATIENT_ID}"
+    fake_ehr.behaviour["fhir_user"] = "role_absolute"
+    blocks = fake_app_server.app.extensions["blocks"]
+    blocks.place("", patient_ref, "9144889", "Kari Lege")  # the fake EHR's practitioner
+    try:
+        page = browser.get(f"{fake_app_server.url}/launch", params={"iss": iss, "launch": "x"})
+        assert page.status_code == 403 and _error_code(page) == "blocked_by_patient"
+        api = browser.get(page.url.split("?")[0] + "api/vitals")
+        assert api.status_code == 403 and "charts" not in api.text
+        assert fake_ehr.seen("/Observation") == []
+    finally:
+        blocks.lift("", patient_ref, "9144889")
+    page = browser.get(f"{fake_app_server.url}/launch", params={"iss": iss, "launch": "x"})
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert soup.select_one("#user").get_text(strip=True) == "Kari Lege"
+    assert soup.select_one("#hpr").get_text(strip=True) == "9144889"
