@@ -85,12 +85,12 @@ def _http_allowed(host: str, development: bool) -> bool:
 
 def check_url(url: str, what: str, development: bool) -> str:
     """An absolute https URL (http only for loopback in development), without credentials, query or fragment."""
-    parts = urlsplit(url.strip())
     try:
+        parts = urlsplit(url.strip())  # an unclosed IPv6 bracket raises here
         host = (parts.hostname or "").lower()
         _ = parts.port  # a malformed port raises here
     except ValueError:
-        host = ""
+        parts, host = urlsplit(""), ""
     if parts.scheme not in {"http", "https"} or not host or parts.username or parts.password or parts.query \
             or parts.fragment or any(c.isspace() for c in url.strip()):
         raise _refuse("bad_url", f"{what} er ikke en gyldig adresse (https://…, uten ?, # eller brukernavn): {url!r}",
@@ -104,8 +104,11 @@ def check_url(url: str, what: str, development: bool) -> str:
 def check_origin(origin: str, development: bool) -> str:
     """A web origin (scheme, host, optional port) for CSP frame-ancestors: no path, no wildcard."""
     value = origin.strip().rstrip("/")
-    parts = urlsplit(value)
-    if "*" in value or parts.path or "'" in value or ";" in value:
+    try:
+        path = urlsplit(value).path
+    except ValueError:  # not a URL at all (an unclosed IPv6 bracket): check_url below refuses it
+        path = ""
+    if "*" in value or path or "'" in value or ";" in value:
         raise _refuse("bad_frame_origin", f"Rammeopphav må være et eksakt opphav som https://ehr.example, ikke {origin!r}",
                       f"A frame origin must be an exact origin such as https://ehr.example, not {origin!r}")
     return check_url(value, "Rammeopphav / frame origin", development)

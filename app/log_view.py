@@ -117,8 +117,15 @@ def as_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def day_bounds(start: date | None, end: date | None) -> tuple[str | None, str | None]:
-    """Oslo calendar days `start`..`end` (inclusive) as UTC instants in the log's format (`until` exclusive)."""
-    def utc(day: date) -> str:
-        return datetime.combine(day, time(0), OSLO).astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    """Oslo calendar days `start`..`end` (inclusive) as UTC instants in the log's format (`until` exclusive).
 
-    return (utc(start) if start else None, utc(end + timedelta(days=1)) if end else None)
+    At the ends of the calendar (0001-01-01, 9999-12-31) the instant cannot be written, and no entry lies beyond
+    it: that side is left open (None) instead."""
+    def utc(day: date, days: int = 0) -> str | None:
+        try:
+            midnight = datetime.combine(day + timedelta(days=days), time(0), OSLO).astimezone(timezone.utc)
+        except OverflowError:
+            return None
+        return midnight.isoformat(timespec="milliseconds")
+
+    return (utc(start) if start else None, utc(end, 1) if end else None)

@@ -3,12 +3,15 @@ and the sandbox signing key. Endpoints: `/auth/authorize` (see authorize.py), `/
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from pathlib import Path
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from authlib.oauth2.rfc6749 import InvalidClientError
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from smart.sandbox import authorize, clients, keys, scopes
 from smart.sandbox.assertions import JtiStore, PrivateKeyJwt
@@ -58,7 +61,26 @@ def _save_token(token: dict[str, Any], request: Any) -> None:
 @bp.post("/token")
 def token() -> Response:
     """Token endpoint (RFC 6749 §3.2; SMART §"Step 5" and §"Step 7")."""
-    return current_app.extensions["sandbox_oauth"].create_token_response()
+    oauth = current_app.extensions["sandbox_oauth"]
+    if _unreadable_basic():
+        error = InvalidClientError(description="The Basic credentials are not UTF-8 text.", status_code=401)
+        return oauth.handle_error_response(None, error)
+    return oauth.create_token_response()
+
+
+def _unreadable_basic() -> bool:
+    """HTTP Basic credentials that decode to bytes which are not UTF-8 (RFC 7617 §2.1): authlib would fail on them
+    with an exception, so they are refused here as the client authentication failure they are."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        base64.b64decode(value.strip()).decode("utf-8")
+    except binascii.Error:
+        return False  # not base64 at all: authlib answers invalid_client itself
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 @bp.get("/jwks")

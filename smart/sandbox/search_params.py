@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import date, datetime, timedelta, timezone
+from datetime import MAXYEAR, date, datetime, timedelta, timezone, tzinfo
 from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -69,20 +69,32 @@ def date_range(text: str) -> tuple[float, float]:
     tz = SERVER_TZ if zone is None else _zone(zone)
     y = int(year)
     if month is None:
-        return datetime(y, 1, 1, tzinfo=tz).timestamp(), datetime(y + 1, 1, 1, tzinfo=tz).timestamp()
+        return datetime(y, 1, 1, tzinfo=tz).timestamp(), _start_of(y + 1, 1, 1, tz)
     m = int(month)
     if day is None:
         ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
-        return datetime(y, m, 1, tzinfo=tz).timestamp(), datetime(ny, nm, 1, tzinfo=tz).timestamp()
+        return datetime(y, m, 1, tzinfo=tz).timestamp(), _start_of(ny, nm, 1, tz)
     d = date(y, m, int(day))
     if hour is None:
-        n = d + timedelta(days=1)
-        return (datetime(d.year, d.month, d.day, tzinfo=tz).timestamp(),
-                datetime(n.year, n.month, n.day, tzinfo=tz).timestamp())
+        return datetime(d.year, d.month, d.day, tzinfo=tz).timestamp(), _day_after(d, tz)
     start = datetime(y, m, d.day, int(hour), int(minute), int(second or 0), tzinfo=tz).timestamp()
     width = 60.0 if second is None else 1.0 if fraction is None else 10.0 ** -(len(fraction) - 1)
     start += float(fraction or 0)
     return start, start + width
+
+
+def _start_of(year: int, month: int, day: int, tz: tzinfo) -> float:
+    """The first instant of a period that follows a valid one: past 9999-12-31 there is none, so no end."""
+    if year > MAXYEAR:
+        return float("inf")
+    return datetime(year, month, day, tzinfo=tz).timestamp()
+
+
+def _day_after(day: date, tz: tzinfo) -> float:
+    if day == date.max:
+        return float("inf")
+    following = day + timedelta(days=1)
+    return datetime(following.year, following.month, following.day, tzinfo=tz).timestamp()
 
 
 @lru_cache(maxsize=64)
