@@ -9,6 +9,7 @@ calls `refuse_if_blocked()` itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -83,6 +84,18 @@ class NoNationalId(FhirReadError):
     """The national store is searched by fødselsnummer, and the EHR's Patient has none."""
 
     code = "no_national_id"
+
+
+class StoreNeedsOwnCredentials(FhirReadError):
+    """The EHR's token is for the EHR: it is never sent to a store on another origin. A national store elsewhere
+    needs its own credentials (HelseID, private_key_jwt + DPoP), which the app does not have yet."""
+
+    code = "store_needs_own_credentials"
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,8 @@ def _read(http: requests.Session, launch: Launch, fnr: str, period: Period) -> R
     if registration.measurements == "national":
         if not fnr:
             raise NoNationalId()
+        if _origin(registration.store_url) != _origin(launch.fhir_base):
+            raise StoreNeedsOwnCredentials()
         return read_observations(http, registration.store_url, national_id=fnr, **caps)
     return read_observations(http, launch.fhir_base, patient_id=launch.patient_id, **caps)
 

@@ -55,3 +55,25 @@ def test_every_page_is_followed_without_a_cap(
         body = browser.get(page.url + "api/vitals", timeout=60).json()
     pages = [s for s in recorder.seen if s[1] == "/fhir/Observation"]
     assert body["complete"] is True and len(pages) == -(-body["observations_read"] // 50)
+
+
+ELSEWHERE = NATIONAL.replace('store_url = "{sandbox_base_url}/fhir"', 'store_url = "{store_url}"')
+
+
+def test_the_ehr_token_never_goes_to_a_store_on_another_origin(
+        seeded_instance: Path, tmp_path: Path, browser: requests.Session) -> None:
+    from tests.pairs import Recorder
+    from tests.servers import LiveServer
+    from flask import Flask
+
+    store = Flask("elsewhere")
+    recorder = Recorder(store.wsgi_app)
+    store.wsgi_app = recorder  # type: ignore[method-assign]
+    with LiveServer(lambda url: store) as elsewhere:
+        ehrs = ELSEWHERE.replace("{store_url}", elsewhere.url + "/fhir")
+        with app_and_sandbox(seeded_instance, tmp_path, ehrs_toml=ehrs) as (app, sandbox, _):
+            page = ehr_launch(browser, app, "pas-02", "prac-01")
+            response = browser.get(page.url + "api/vitals", timeout=60)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "measurements_unavailable"
+    assert recorder.seen == []  # not one request, so no token, reached the other origin
