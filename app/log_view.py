@@ -35,9 +35,10 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[0] if lang == "nb" else pair[1]
 
 
-def when_text(at: str) -> str:
-    """A stored UTC time as Norwegians read it, in Europe/Oslo."""
-    return oslo(datetime.fromisoformat(at))
+def when_text(at: str, lang: str = "nb") -> str:
+    """A stored UTC time in Europe/Oslo: `22.11.2026 kl. 02:36` in bokmål, `22.11.2026 at 02:36` in English."""
+    moment = datetime.fromisoformat(at)
+    return oslo(moment) if lang == "nb" else moment.astimezone(OSLO).strftime("%d.%m.%Y at %H:%M")
 
 
 def _day(iso: str) -> str:
@@ -93,7 +94,7 @@ def words(row: dict[str, Any], lang: str) -> dict[str, str]:
     if reason:
         outcome = f"{outcome}: {_pick(REASON.get(reason, (reason, reason)), lang)}"
     return {
-        "summary": summary(row, lang), "when": when_text(row["at"]), "who": who_words(row, lang),
+        "summary": summary(row, lang), "when": when_text(row["at"], lang), "who": who_words(row, lang),
         "organisation": row["actor_org"] or "–", "what": what_words(row, lang),
         "system": row["system_name"] or row["issuer"] or "–",
         "basis": _pick(BASIS.get(row["basis"], (row["basis"], row["basis"])), lang), "outcome": outcome,

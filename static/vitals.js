@@ -7,16 +7,16 @@
   var lang = document.documentElement.lang === "en" ? "en" : "nb";
   var T = {
     nb: {
-      loading: "Henter målinger …", empty: "Ingen målinger for denne perioden. Prøv en lengre periode, eller be pasienten måle og sende inn.",
-      emptyOwn: "Ingen målinger for denne perioden. Prøv en lengre periode, eller mål og send inn fra måleutstyret ditt.",
+      loading: "Henter målinger …", empty: "Ingen målinger er delt ennå. De vises her når pasienten har målt og sendt inn fra måleutstyret sitt.",
+      emptyOwn: "Du har ingen delte målinger ennå. De vises her når du har målt og sendt inn fra måleutstyret ditt.",
       error: "Kunne ikke hente målingene.", retry: "Prøv igjen", last: "Sist målt", table: "Vis alle verdier i tabell",
       time: "Tid", value: "Verdi", by: "Målt av", org: "Ansvarlig", device: "Utstyr", more: "Vis flere",
       partial: "Ikke alle målinger kom med: ", count: " målinger", chartLabel: "Diagram: ",
       born: "Født", fnr: "Fødselsnr."
     },
     en: {
-      loading: "Loading measurements …", empty: "No measurements in this period. Try a longer period, or ask the patient to measure and send.",
-      emptyOwn: "No measurements in this period. Try a longer period, or measure and send from your device.",
+      loading: "Loading measurements …", empty: "No measurements have been shared yet. They appear here once the patient has measured and sent them from their device.",
+      emptyOwn: "You have no shared measurements yet. They appear here once you have measured and sent them from your device.",
       error: "Could not load the measurements.", retry: "Try again", last: "Last measured", table: "Show every value in a table",
       time: "Time", value: "Value", by: "Measured by", org: "Responsible", device: "Device", more: "Show more",
       partial: "Not every measurement was included: ", count: " measurements", chartLabel: "Chart: ",
