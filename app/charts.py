@@ -57,7 +57,7 @@ def _trace(key: str, points: list[Point], lang: str) -> dict[str, Any]:
         "type": "scatter",
         "x": [_local(p) for p in points],
         "y": [round(p.value, vital.decimals) for p in points],
-        "customdata": [[oslo(p.time), p.performer or unknown, p.organisation or unknown, p.device or unknown]
+        "customdata": [[oslo(p.time, lang), p.performer or unknown, p.organisation or unknown, p.device or unknown]
                        for p in points],
         "name": vital.label_nb if lang == "nb" else vital.label_en,
         "meta": vital.unit_display,
@@ -140,5 +140,5 @@ def table(chart: Chart, series: VitalSeries, lang: str = "nb") -> dict[str, Any]
     ordered = sorted(rows.values(), key=lambda r: r["time"], reverse=True)
     return {
         "columns": [{"nb": VITALS[k].label_nb, "en": VITALS[k].label_en} for k in keys],
-        "rows": [{**r, "time": r["time"].isoformat(), "time_oslo": oslo(r["time"])} for r in ordered],
+        "rows": [{**r, "time": r["time"].isoformat(), "time_oslo": oslo(r["time"], lang)} for r in ordered],
     }

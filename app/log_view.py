@@ -37,8 +37,7 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 
 def when_text(at: str, lang: str = "nb") -> str:
     """A stored UTC time in Europe/Oslo: `22.11.2026 kl. 02:36` in bokmål, `22.11.2026 at 02:36` in English."""
-    moment = datetime.fromisoformat(at)
-    return oslo(moment) if lang == "nb" else moment.astimezone(OSLO).strftime("%d.%m.%Y at %H:%M")
+    return oslo(datetime.fromisoformat(at), lang)
 
 
 def _day(iso: str) -> str:

@@ -244,7 +244,7 @@ def _response(series: VitalSeries, result: ReadResult, patient: dict[str, Any], 
         latest = last_measured(series[chart.vitals[0]], now)
         entry = next(c for c in chart_list if c["key"] == chart.key)
         entry["last_measured"] = None if latest is None else {
-            "nb": latest.text_nb, "en": latest.text_en, "time_oslo": oslo(latest.point.time),
+            "nb": latest.text_nb, "en": latest.text_en, "time_oslo": oslo(latest.point.time, lang),
             "value": _latest_value(tables[chart.key]),
         }
     start, end = period.as_text()

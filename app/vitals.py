@@ -307,11 +307,11 @@ def _richness(point: Point) -> int:
     return sum(x is not None for x in (point.performer, point.organisation, point.device))
 
 
-def oslo(dt: datetime) -> str:
-    """A time as Norwegians read it, in Europe/Oslo: `20.11.2026 kl. 08:15`."""
+def oslo(dt: datetime, lang: str = "nb") -> str:
+    """A time in Europe/Oslo as people read it: `20.11.2026 kl. 08:15`, in English `20.11.2026 at 08:15`."""
     if dt.tzinfo is None:
         raise ValueError("a naive datetime has no place in time; give it a zone")
-    return dt.astimezone(OSLO).strftime("%d.%m.%Y kl. %H:%M")
+    return dt.astimezone(OSLO).strftime("%d.%m.%Y kl. %H:%M" if lang == "nb" else "%d.%m.%Y at %H:%M")
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ def test_points_are_placed_in_oslo_time_and_hover_names_who_and_what() -> None:
     assert trace["customdata"][0] == ["01.07.2026 kl. 08:00", "Kari Nordmann", "Asker kommune", "Omron M7"]
     assert "Målt av" in trace["hovertemplate"]
     assert figures(_series())[0]["figure"]["layout"]["separators"] == ", "  # 37,2 in bokmål
-    assert "Measured by" in figures(_series(), lang="en")[0]["figure"]["data"][0]["hovertemplate"]
+    english = figures(_series(), lang="en")[0]["figure"]["data"][0]
+    assert "Measured by" in english["hovertemplate"]
+    assert english["customdata"][0][0] == "01.07.2026 at 08:00"
 
 
 def test_charts_share_one_time_range_and_show_normal_bands() -> None:

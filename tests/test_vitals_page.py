@@ -3,6 +3,7 @@ each chart holds the patient's points and the table under it shows the same valu
 from __future__ import annotations
 
 import sqlite3
+from urllib.parse import urljoin
 
 import requests
 from playwright.sync_api import Browser, Frame, Page
@@ -65,7 +66,8 @@ def test_table_matches_the_api_value_for_value(chromium: Browser, app_server: Li
         cookies = page.context.cookies(frame.url)
         for cookie in cookies:
             browser.cookies.set(cookie["name"], cookie["value"])
-        api = browser.get(frame.url.split("?")[0].rstrip("/") + "/api/vitals", timeout=60).json()
+        data_api = frame.get_attribute("#vitals", "data-api")  # the page's own API URL, in the page's language
+        api = browser.get(urljoin(frame.url, data_api), timeout=60).json()
         rows = api["tables"]["heart_rate"]["rows"][:5]
         assert first_rows == [[r["time_oslo"], r["values"][0]] for r in rows]
     finally:
