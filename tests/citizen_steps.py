@@ -2,8 +2,6 @@
 tests do not share the session-wide `app_server`). Import `citizen_pair` into a test module to use it."""
 from __future__ import annotations
 
-import shutil
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlencode
@@ -12,36 +10,13 @@ import pytest
 import requests
 from bs4 import BeautifulSoup
 
-from app import create_app
-from smart.sandbox import create_sandbox
-from tests.conftest import TEST_SECRET, LoopbackSecureCookiePolicy
+from tests.conftest import LoopbackSecureCookiePolicy
 from tests.journeys import ehr_launch, sandbox_people
+from tests.pairs import app_pair
 from tests.servers import LiveServer
 
 FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
 HPR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.4"
-
-
-@contextmanager
-def app_pair(sandbox_db: Path, folder: Path, **app_config: object) -> Iterator[LiveServer]:
-    """The app on 127.0.0.1 and the sandbox EHR on localhost (a copy of `sandbox_db`), registered with each other;
-    `pair.url` is the app, `pair.sandbox` the sandbox. Run-time files go under `folder`."""
-    (folder / "sandbox").mkdir(parents=True, exist_ok=True)
-    (folder / "app").mkdir(parents=True, exist_ok=True)
-    shutil.copy(sandbox_db, folder / "sandbox" / "sandbox.sqlite")
-    servers: dict[str, LiveServer] = {}
-
-    def build_app(app_url: str):  # type: ignore[no-untyped-def]
-        servers["sandbox"] = LiveServer(
-            lambda url: create_sandbox({"INSTANCE_PATH": str(folder / "sandbox"), "SECRET_KEY": TEST_SECRET,
-                                        "SANDBOX_BASE_URL": url, "APP_BASE_URL": app_url}),
-            host="127.0.0.1", public_host="localhost")
-        return create_app({"INSTANCE_PATH": str(folder / "app"), "SECRET_KEY": TEST_SECRET, "APP_BASE_URL": app_url,
-                           "SANDBOX_BASE_URL": servers["sandbox"].url, **app_config})
-
-    with LiveServer(build_app, host="127.0.0.1") as app, servers["sandbox"] as sandbox:
-        app.sandbox = sandbox  # type: ignore[attr-defined]
-        yield app
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import shutil
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from app import create_app
 from smart.sandbox import create_sandbox
-from tests.servers import LiveServer
+from tests.fake_ehr import FakeEhr
+from tests.pairs import app_pair
+from tests.servers import TEST_SECRET, LiveServer
 
-TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+__all__ = ["TEST_SECRET"]
 
 
 @pytest.fixture(scope="session")
@@ -39,12 +44,6 @@ def http() -> requests.Session:
 
 
 # --- The app (SMART launch client) -------------------------------------------------------------------------
-
-from http.cookiejar import DefaultCookiePolicy  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
-
-from app import create_app  # noqa: E402
-from tests.fake_ehr import FakeEhr  # noqa: E402
 
 FAKE_EHRS = {
     "jwt-rs": 'auth_method = "private_key_jwt"\nsigning_alg = "RS384"',
@@ -86,27 +85,7 @@ def app_server(seeded_instance: Path, tmp_path_factory: pytest.TempPathFactory):
 
     `app_server.url` is the app, `app_server.sandbox` the sandbox (its FHIR base: `app_server.sandbox.url + "/fhir"`).
     """
-    sandbox_folder = tmp_path_factory.mktemp("pair-sandbox")
-    shutil.copy(seeded_instance / "sandbox.sqlite", sandbox_folder / "sandbox.sqlite")
-    app_folder = tmp_path_factory.mktemp("pair-app")
-    servers: dict[str, LiveServer] = {}
-
-    def build_app(app_url: str):  # type: ignore[no-untyped-def]
-        servers["sandbox"] = LiveServer(
-            lambda url: create_sandbox(
-                {"INSTANCE_PATH": str(sandbox_folder), "SECRET_KEY": TEST_SECRET,
-                 "SANDBOX_BASE_URL": url, "APP_BASE_URL": app_url}
-            ),
-            host="127.0.0.1",
-            public_host="localhost",
-        )
-        return create_app(
-            {"INSTANCE_PATH": str(app_folder), "SECRET_KEY": TEST_SECRET, "APP_BASE_URL": app_url,
-             "SANDBOX_BASE_URL": servers["sandbox"].url}
-        )
-
-    with LiveServer(build_app, host="127.0.0.1") as app, servers["sandbox"] as sandbox:
-        app.sandbox = sandbox  # type: ignore[attr-defined]
+    with app_pair(seeded_instance / "sandbox.sqlite", tmp_path_factory.mktemp("pair")) as app:
         yield app
 
 

@@ -13,9 +13,8 @@ from flask import Flask
 
 from app import create_app
 from smart.sandbox import create_sandbox
-from tests.servers import LiveServer
+from tests.servers import TEST_SECRET, LiveServer
 
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 
 class Recorder:
@@ -35,28 +34,40 @@ class Recorder:
 
 
 @contextmanager
-def app_and_sandbox(seeded: Path, folder: Path, *, app_config: dict[str, Any] | None = None,
-                    ehrs_toml: str | None = None) -> Iterator[tuple[LiveServer, LiveServer, Recorder]]:
-    """Yield (app, sandbox, recorder of the sandbox's traffic)."""
-    (folder / "sandbox").mkdir()
-    (folder / "app").mkdir()
-    shutil.copy(seeded / "sandbox.sqlite", folder / "sandbox" / "sandbox.sqlite")
-    extra = dict(app_config or {})
+def app_pair(sandbox_db: Path, folder: Path, *, ehrs_toml: str | None = None, record: bool = False,
+             **app_config: Any) -> Iterator[LiveServer]:
+    """The app on 127.0.0.1 and the sandbox EHR on localhost (a copy of `sandbox_db`), registered with each other.
+
+    `pair.url` is the app, `pair.sandbox` the sandbox, `pair.recorder` (with `record=True`) what reached the
+    sandbox. Run-time files go under `folder`; `ehrs_toml` replaces the app's EHR registrations."""
+    (folder / "sandbox").mkdir(parents=True, exist_ok=True)
+    (folder / "app").mkdir(parents=True, exist_ok=True)
+    shutil.copy(sandbox_db, folder / "sandbox" / "sandbox.sqlite")
     if ehrs_toml is not None:
         (folder / "ehrs.toml").write_text(ehrs_toml)
-        extra["EHRS_FILE"] = str(folder / "ehrs.toml")
+        app_config["EHRS_FILE"] = str(folder / "ehrs.toml")
     servers: dict[str, LiveServer] = {}
 
     def build_app(app_url: str) -> Flask:
         servers["sandbox"] = LiveServer(
-            lambda url: create_sandbox({"INSTANCE_PATH": str(folder / "sandbox"), "SECRET_KEY": SECRET,
+            lambda url: create_sandbox({"INSTANCE_PATH": str(folder / "sandbox"), "SECRET_KEY": TEST_SECRET,
                                         "SANDBOX_BASE_URL": url, "APP_BASE_URL": app_url}),
             host="127.0.0.1", public_host="localhost")
-        return create_app({"INSTANCE_PATH": str(folder / "app"), "SECRET_KEY": SECRET, "APP_BASE_URL": app_url,
-                           "SANDBOX_BASE_URL": servers["sandbox"].url, **extra})
+        return create_app({"INSTANCE_PATH": str(folder / "app"), "SECRET_KEY": TEST_SECRET, "APP_BASE_URL": app_url,
+                           "SANDBOX_BASE_URL": servers["sandbox"].url, **app_config})
 
     with LiveServer(build_app, host="127.0.0.1") as app, servers["sandbox"] as sandbox:
-        recorder = Recorder(sandbox.app.wsgi_app)
-        sandbox.app.wsgi_app = recorder  # type: ignore[method-assign]
+        if record:
+            recorder = Recorder(sandbox.app.wsgi_app)
+            sandbox.app.wsgi_app = recorder  # type: ignore[method-assign]
+            app.recorder = recorder  # type: ignore[attr-defined]
         app.sandbox = sandbox  # type: ignore[attr-defined]
-        yield app, sandbox, recorder
+        yield app
+
+
+@contextmanager
+def app_and_sandbox(seeded: Path, folder: Path, *, app_config: dict[str, Any] | None = None,
+                    ehrs_toml: str | None = None) -> Iterator[tuple[LiveServer, LiveServer, Recorder]]:
+    """Yield (app, sandbox, recorder of the sandbox's traffic)."""
+    with app_pair(seeded / "sandbox.sqlite", folder, ehrs_toml=ehrs_toml, record=True, **(app_config or {})) as app:
+        yield app, app.sandbox, app.recorder  # type: ignore[attr-defined]

@@ -7,6 +7,8 @@ from typing import Callable
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
 
 class LiveServer:
     """A threaded werkzeug server; `url` is the public origin the app was built for."""
