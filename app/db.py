@@ -1,4 +1,5 @@
-"""The app's SQLite file (sessions and other app state), opened once per request."""
+"""SQLite files: the app's own (sessions, launches), opened once per request, and per-thread connections for
+stores with a file of their own (access log, blocks)."""
 from __future__ import annotations
 
 import sqlite3
@@ -10,28 +11,38 @@ from flask import Flask, current_app, g
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open the app database with WAL so readers never wait for the writer."""
+    """Open a SQLite file with WAL so readers never wait for the writer."""
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     return sqlite_utils.Database(conn)
 
 
-def get_db() -> sqlite_utils.Database:
-    """The request's database handle, opened on first use."""
-    if "app_db" not in g:
-        g.app_db = connect(current_app.config["APP_DB_PATH"])
-    return g.app_db
+class RequestDatabase:
+    """A SQLite file opened at most once per request (connections belong to one thread) and closed after it."""
+
+    def __init__(self, config_key: str) -> None:
+        self.config_key = config_key
+        self.g_key = f"db_{config_key.lower()}"
+
+    def get(self) -> sqlite_utils.Database:
+        """The request's handle on the file `current_app.config[config_key]` names, opened on first use."""
+        if self.g_key not in g:
+            setattr(g, self.g_key, connect(current_app.config[self.config_key]))
+        return getattr(g, self.g_key)
+
+    def close(self, _exc: BaseException | None = None) -> None:
+        db = g.pop(self.g_key, None)
+        if db is not None:
+            db.conn.close()
+
+    def init_app(self, app: Flask) -> None:
+        app.teardown_appcontext(self.close)
 
 
-def _close(_exc: BaseException | None = None) -> None:
-    db = g.pop("app_db", None)
-    if db is not None:
-        db.conn.close()
-
-
-def init_app(app: Flask) -> None:
-    app.teardown_appcontext(_close)
+_app_db = RequestDatabase("APP_DB_PATH")
+get_db = _app_db.get
+init_app = _app_db.init_app
 
 
 class PerThread:
