@@ -222,12 +222,12 @@ def vitals(http: requests.Session, launch: Launch, period: Period, lang: str) ->
     return _response(series, result, _patient_summary(patient, fnr), launch, period, lang)
 
 
-def _latest_value(table: dict[str, Any]) -> str:
+def _latest_value(chart: charts.Chart, table: dict[str, Any]) -> str:
     """The newest row as read aloud: `142/91 mmHg` for blood pressure, `72 /min` otherwise."""
     if not table["rows"]:
         return ""
     values = [v for v in table["rows"][0]["values"] if v]
-    if len(values) == 2 and values[0].endswith("mmHg") and values[1].endswith("mmHg"):
+    if chart.key == "blood_pressure" and len(values) == 2:
         return f"{values[0].split()[0]}/{values[1]}"
     return " / ".join(values)
 
@@ -245,7 +245,7 @@ def _response(series: VitalSeries, result: ReadResult, patient: dict[str, Any], 
         entry = next(c for c in chart_list if c["key"] == chart.key)
         entry["last_measured"] = None if latest is None else {
             "nb": latest.text_nb, "en": latest.text_en, "time_oslo": oslo(latest.point.time, lang),
-            "value": _latest_value(tables[chart.key]),
+            "value": _latest_value(chart, tables[chart.key]),
         }
     start, end = period.as_text()
     note = {"nb": "", "en": ""}
