@@ -2,6 +2,7 @@
 patient, asked for in any way, is refused and the attempt logged; no log, no data."""
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -58,6 +59,8 @@ def test_vitals_come_back_for_the_launched_patient_after_a_log_entry(
     assert body["patient"]["id"] == PATIENT_A and body["complete"] is True
     keys = [c["key"] for c in body["charts"]]
     assert {"heart_rate", "blood_pressure", "weight"} <= set(keys)
+    bp = next(c for c in body["charts"] if c["key"] == "blood_pressure")
+    assert re.fullmatch(r"\d+/\d+ mmHg", bp["last_measured"]["value"])
     hr_rows = body["tables"]["heart_rate"]["rows"]
     assert len(hr_rows) >= 80 and all(r["values"][0].endswith("/min") for r in hr_rows)
     entries = log.for_patient(fnr, limit=1000)
