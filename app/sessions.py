@@ -23,6 +23,7 @@ from app.db import get_db
 
 TABLE = "browser_sessions"
 COOKIE_NAME = "pmd_session"
+TOUCH_EVERY = 60  # seconds: how stale a session's sliding expiry may get before a request moves it
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -57,7 +58,9 @@ class SessionStore:
     def touch(self, sid: str, lifetime: int) -> None:
         """Slide the expiry without rewriting the data another request may just have changed."""
         with self.db.conn:
-            self.db.execute(f"update {TABLE} set expires_at = ? where key = ?", [time.time() + lifetime, _key(sid)])
+            expires_at = time.time() + lifetime  # moved at most once a minute: reads stay reads
+            self.db.execute(f"update {TABLE} set expires_at = ? where key = ? and expires_at < ?",
+                            [expires_at, _key(sid), expires_at - min(TOUCH_EVERY, lifetime / 2)])
 
     def delete(self, sid: str) -> None:
         with self.db.conn:
